@@ -62,6 +62,8 @@ typedef struct uce_writer_options {
   const char* const* uns_keys;
   const char* const* uns_values;
   int64_t n_uns;
+  /* Identifies the run's settings; a partial output is resumed only when it matches. */
+  const char* fingerprint;
   void (*log)(void* user, int level, const char* line);
   void* log_user;
 } uce_writer_options;
@@ -86,6 +88,12 @@ typedef struct uce_stage_iface {
   void (*writer_abort)(uce_writer* writer);
   /* File name extensions this writer produces / reader accepts, e.g. ".h5ad" */
   const char* extensions;
+  /* Optional (NULL = cannot resume): reopen the partial output an interrupted run with the same
+   * options and fingerprint left behind. *rows_stored = embedding rows already stored;
+   * *next_source_row = the source row after the last stored one (0 if none). If there is no
+   * matching partial output, behaves like writer_open with *rows_stored = 0. */
+  uce_status (*writer_resume)(const uce_writer_options* options, uce_writer** out,
+                              int64_t* rows_stored, int64_t* next_source_row, uce_error* err);
 } uce_stage_iface;
 
 #ifdef __cplusplus
