@@ -17,6 +17,7 @@ class Status {
   bool is_ok() const { return !failed_; }
   explicit operator bool() const { return !failed_; }
   const std::string& message() const { return message_; }
+  const Status& status() const { return *this; }  // lets UCE_TRY take a Status or a Result
 
  private:
   explicit Status(std::string message) : failed_(true), message_(std::move(message)) {}
