@@ -15,8 +15,8 @@ struct PluginRegistry::Loaded {
   std::string path;      // "" for built-in
   void* handle = nullptr;
   const uce_plugin_header* header = nullptr;
-  // Plugins are never dlclose()d while the registry lives: a backend's function pointers may
-  // still be referenced by open devices. The registry outlives every Backend by construction.
+  // The handle is released with the registry, which outlives every Backend; with RTLD_NODELETE
+  // the code itself stays mapped until the process ends.
   ~Loaded() {
     if (handle) dlclose(handle);
   }
@@ -76,7 +76,10 @@ Result<const uce_plugin_header*> PluginRegistry::load_file(const std::string& pa
     candidates_.push_back(cand);
     return Result<const uce_plugin_header*>::error(path + ": " + reason);
   };
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // RTLD_NODELETE: a plugin's code is never unmapped, even after dlclose. Plugins pull in
+  // libraries (HDF5, OpenBLAS, GPU drivers) that register thread-exit and atexit handlers;
+  // unloading them while any thread still runs crashes at that thread's exit.
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (!handle) {
     const char* e = dlerror();
     return refuse(std::string("cannot load: ") + (e ? e : "unknown dlopen error"));

@@ -94,6 +94,17 @@ typedef struct uce_stage_iface {
    * matching partial output, behaves like writer_open with *rows_stored = 0. */
   uce_status (*writer_resume)(const uce_writer_options* options, uce_writer** out,
                               int64_t* rows_stored, int64_t* next_source_row, uce_error* err);
+  /* Optional (NULL = not provided): the values of obs column `column` for rows
+   * [row_begin, row_end) as strings (categoricals by category name, missing values such as
+   * categorical code -1 or a masked nullable value as "", floats printed with %.17g ("nan",
+   * "inf", "-inf"), integers exactly, bools "True"/"False"). *out receives row_end - row_begin
+   * pointers; the array and strings stay valid until the next call on this reader. Error if the
+   * column does not exist (the message lists the available columns) or the range is outside
+   * [0, n_obs]. Appended after writer_resume: callers must check
+   * `iface->struct_size > offsetof(uce_stage_iface, reader_obs_strings)` (and the slot != NULL)
+   * before using it. */
+  uce_status (*reader_obs_strings)(uce_reader* reader, const char* column, int64_t row_begin,
+                                   int64_t row_end, const char* const** out, uce_error* err);
 } uce_stage_iface;
 
 #ifdef __cplusplus

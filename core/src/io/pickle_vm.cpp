@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <unordered_map>
 #include <vector>
 
@@ -162,6 +163,12 @@ class Vm {
     Obj* root = nullptr;
     Status st = execute(&root);
     if (!st) return st;
+    // Size the result first (shared objects counted once per reference, without copying), so
+    // reference bombs and cycles are refused before any memory is spent on them.
+    std::unordered_map<const Obj*, uint64_t> sizes;
+    uint64_t total = 0;
+    st = measure(root, 0, &sizes, &total);
+    if (!st) return st;
     uint64_t values = 0, bytes = 0;
     PyValue out;
     st = convert(root, 0, &values, &bytes, &out);
@@ -200,8 +207,7 @@ class Vm {
     if (arena_.size() >= kMaxObjects) {
       return fail("more than " + std::to_string(kMaxObjects) + " objects (expected a model-sized pickle)");
     }
-    arena_.push_back(std::make_unique<Obj>());
-    Obj* o = arena_.back().get();
+    Obj* o = &arena_.emplace_back();  // deque: addresses stay valid as it grows
     o->kind = kind;
     if (kind == Kind::List || kind == Kind::Tuple || kind == Kind::Dict) o->c = std::make_unique<Container>();
     return o;
@@ -519,6 +525,7 @@ class Vm {
           for (auto& part : parts) {
             const uint8_t* start = src_.data + pos_;
             const uint64_t left = src_.size - pos_;
+            if (left == 0) return truncated();
             const void* nl = std::memchr(start, '\n', static_cast<size_t>(std::min<uint64_t>(left, 256)));
             if (nl == nullptr) return fail("global name without a newline in 256 bytes (truncated or malformed)");
             const auto len = static_cast<uint64_t>(static_cast<const uint8_t*>(nl) - start);
@@ -651,6 +658,38 @@ class Vm {
   }
 
   // ------------------------------------------------------------------ result
+  // Values the converted result would hold below `o` (saturating past the limit). A cycle shows
+  // up as unbounded depth.
+  Status measure(const Obj* o, int depth, std::unordered_map<const Obj*, uint64_t>* sizes, uint64_t* out) const {
+    if (depth > kMaxDepth) return Status::error("result nested deeper than " + std::to_string(kMaxDepth) + " levels (cyclic or hostile pickle)");
+    if (!o->c) {
+      *out = 1;
+      return Status::ok();
+    }
+    if (auto it = sizes->find(o); it != sizes->end()) {
+      *out = it->second;
+      return Status::ok();
+    }
+    uint64_t n = 1;
+    auto add = [&](const Obj* child) -> Status {
+      uint64_t m = 0;
+      UCE_TRY(measure(child, depth + 1, sizes, &m));
+      n = std::min<uint64_t>(n + m, kMaxResultValues + 1);
+      return Status::ok();
+    };
+    for (const Obj* item : o->c->items) UCE_TRY(add(item));
+    for (const auto& [k, v] : o->c->dict) {
+      UCE_TRY(add(k));
+      UCE_TRY(add(v));
+    }
+    if (n > kMaxResultValues) {
+      return Status::error("result has more than " + std::to_string(kMaxResultValues) + " values (hostile pickle?)");
+    }
+    (*sizes)[o] = n;
+    *out = n;
+    return Status::ok();
+  }
+
   Status convert(const Obj* o, int depth, uint64_t* values, uint64_t* bytes, PyValue* out) const {
     if (depth > kMaxDepth) return Status::error("result nested deeper than " + std::to_string(kMaxDepth) + " levels (cyclic or hostile pickle)");
     if (++*values > kMaxResultValues) return Status::error("result has more than " + std::to_string(kMaxResultValues) + " values (hostile pickle?)");
@@ -690,7 +729,7 @@ class Vm {
   const PickleSource& src_;
   uint64_t pos_ = 0, op_pos_ = 0;
   uint8_t op_ = 0;
-  std::vector<std::unique_ptr<Obj>> arena_;
+  std::deque<Obj> arena_;
   std::vector<Obj*> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, Obj*> memo_;

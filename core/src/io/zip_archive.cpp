@@ -132,7 +132,12 @@ Result<ZipArchive> parse_zip(const uint8_t* data, uint64_t size) {
     if (flags & 0x0001) {
       return Result<ZipArchive>::error("entry '" + printable(entry.name) + "' is encrypted (expected plain entries)");
     }
-    if (method != 0 || csize != usize) {
+    if (method == 0 && csize != usize) {
+      return Result<ZipArchive>::error("stored entry '" + printable(entry.name) + "' has compressed size " +
+                                       std::to_string(csize) + " but uncompressed size " + std::to_string(usize) +
+                                       " (expected equal; damaged archive)");
+    }
+    if (method != 0) {
       return Result<ZipArchive>::error("entry '" + printable(entry.name) + "' is compressed (method " +
                                        std::to_string(method) +
                                        "; expected stored entries, method 0, as torch.save writes them)");

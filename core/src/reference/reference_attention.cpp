@@ -60,7 +60,9 @@ bool run_attention(const uce_op& op, std::string& why) {
           any_key = true;
         }
         std::fill(out.begin(), out.end(), 0.0);
-        if (any_key) {  // a query whose keys are all masked gets zeros
+        // A query whose keys are all masked gets zeros (also when every logit is -inf, e.g. a
+        // caller's -inf key_bias, instead of 0/0).
+        if (any_key && max_logit > -std::numeric_limits<double>::infinity()) {
           double denom = 0.0;
           for (int64_t j = k0; j < k1; ++j) {
             if (mask && mask[j]) continue;

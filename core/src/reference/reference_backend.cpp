@@ -2,7 +2,10 @@
 // of the op tests, always present, never the fast path. Host-memory buffers; every op of ops.hpp
 // in f32 (LINEAR weights and GATHER tables also f16/bf16); kernels in reference_kernels.cpp and
 // reference_attention.cpp.
+#include <tbb/info.h>
 #include <tbb/task_arena.h>
+
+#include <algorithm>
 
 #include <cstdio>
 #include <cstdlib>
@@ -51,8 +54,13 @@ uce_status ref_open(const uce_backend_options* options, uce_backend** out, uce_e
   const int requested = options && options->struct_size >= offsetof(uce_backend_options, threads) + sizeof(int32_t)
                             ? options->threads
                             : 0;
-  b->threads = requested > 0 ? requested : tbb::this_task_arena::max_concurrency();
-  b->arena = std::make_unique<tbb::task_arena>(b->threads);
+  b->threads = requested > 0 ? requested : std::max(1, tbb::info::default_concurrency());
+  try {
+    b->arena = std::make_unique<tbb::task_arena>(b->threads);
+  } catch (const std::exception& e) {
+    delete b;
+    return fail(err, UCE_ERR_INTERNAL, std::string("open: cannot create the TBB arena: ") + e.what());
+  }
   *out = reinterpret_cast<uce_backend*>(b);
   return UCE_OK;
 }

@@ -1,0 +1,145 @@
+// blas_attention.cpp — packed variable-length multi-head self-attention (ops.hpp ATTENTION) that
+// never holds more than one block of the n x n score matrix: the query rows of each sequence are
+// cut into blocks of kBlockRows; one task = (block, head) computes
+//   S = scale * Q_blk K^T      (sgemm into a per-thread scratch [rows x n_seq])
+//   P = softmax_rows(S + key_bias, masked keys -> -inf)
+//   O = P V                     (sgemm)
+// Tasks run in parallel with TBB while OpenBLAS is held at one thread, so the two levels of
+// threading never multiply.
+#include <cblas.h>
+#include <tbb/enumerable_thread_specific.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+
+#include "blas_kernels.hpp"
+#include "op_checks.hpp"
+
+namespace uce::blas {
+namespace {
+
+constexpr int64_t kBlockRows = 64;
+
+struct QueryBlock {
+  int64_t seq_begin, seq_end;  // key/value rows of the sequence
+  int64_t first, count;        // entries [first, first + count) of the query order
+};
+
+// Softmax of one row of logits in place; masked keys get probability 0. Returns false (and zeros
+// the row) when every key is masked.
+bool softmax_row(float* s, int64_t n, const float* bias, const uint8_t* mask) {
+  if (bias) {
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) s[j] += bias[j];
+  }
+  float max_logit = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < n; ++j)
+    if (!(mask && mask[j])) max_logit = std::max(max_logit, s[j]);
+  if (max_logit == -std::numeric_limits<float>::infinity()) {
+    std::fill(s, s + n, 0.0f);
+    return false;
+  }
+  double sum = 0.0;
+  for (int64_t j = 0; j < n; ++j) {
+    const float p = (mask && mask[j]) ? 0.0f : std::exp(s[j] - max_logit);
+    s[j] = p;
+    sum += p;
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) s[j] *= inv;
+  return true;
+}
+
+}  // namespace
+
+bool attention(Context& ctx, const uce_op& op, std::string& why) {
+  const uce_tensor* qkv = src(op, 0);
+  const uce_tensor* seg_t = src(op, 1);
+  const uce_tensor* bias_t = src(op, 2);
+  const uce_tensor* mask_t = src(op, 3);
+  const uce_tensor* qrows_t = src(op, 4);
+  const int64_t n = qkv->ne[0];
+  const int64_t d = qkv->ne[1] / 3;
+  const int64_t heads = op.n_heads;
+  const int64_t hd = d / heads;
+  const int64_t ld = qkv->stride[0];
+  const auto* seg = static_cast<const int32_t*>(seg_t->host_data);
+  const int64_t n_bounds = seg_t->ne[0];
+  if (!opcheck::check_segments(seg, n_bounds, n, why)) return false;
+  const int64_t q_count = qrows_t ? qrows_t->ne[0] : n;
+  const auto* qrows = qrows_t ? static_cast<const int32_t*>(qrows_t->host_data) : nullptr;
+  if (qrows && !opcheck::check_indices(qrows, q_count, n, "query_rows", why)) return false;
+  if (q_count == 0 || hd == 0) return true;
+  const float* bias = bias_t ? static_cast<const float*>(bias_t->host_data) : nullptr;
+  const auto* mask = mask_t ? static_cast<const uint8_t*>(mask_t->host_data) : nullptr;
+  const float* base = static_cast<const float*>(qkv->host_data);
+
+  // Output rows grouped by the sequence of their query row (stable, so order within a sequence
+  // is kept), then cut into blocks.
+  auto seq_of = [&](int64_t i) {
+    return (std::upper_bound(seg, seg + n_bounds, static_cast<int32_t>(i)) - seg) - 1;
+  };
+  std::vector<int64_t> order(static_cast<size_t>(q_count));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::vector<int64_t> seq_of_out(static_cast<size_t>(q_count));
+  for (int64_t r = 0; r < q_count; ++r) seq_of_out[r] = seq_of(qrows ? qrows[r] : r);
+  if (qrows)
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return seq_of_out[a] < seq_of_out[b]; });
+  std::vector<QueryBlock> blocks;
+  for (int64_t t = 0; t < q_count;) {
+    const int64_t s = seq_of_out[order[t]];
+    int64_t e = t;
+    while (e < q_count && e - t < kBlockRows && seq_of_out[order[e]] == s) ++e;
+    blocks.push_back({seg[s], seg[s + 1], t, e - t});
+    t = e;
+  }
+
+  struct Scratch {
+    std::vector<float> q, s, o;
+  };
+  tbb::enumerable_thread_specific<Scratch> scratch;
+  const float scale = op.scale;
+  const int64_t tasks = static_cast<int64_t>(blocks.size()) * heads;
+
+  openblas_set_num_threads(1);
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, tasks, 1), [&](const tbb::blocked_range<int64_t>& range) {
+    Scratch& sc = scratch.local();
+    for (int64_t task = range.begin(); task < range.end(); ++task) {
+      const QueryBlock& blk = blocks[static_cast<size_t>(task / heads)];
+      const int64_t h = task % heads;
+      const int64_t n_keys = blk.seq_end - blk.seq_begin;
+      const int64_t rows = blk.count;
+      sc.q.resize(static_cast<size_t>(rows * hd));
+      sc.s.resize(static_cast<size_t>(rows * n_keys));
+      sc.o.resize(static_cast<size_t>(rows * hd));
+      for (int64_t t = 0; t < rows; ++t) {
+        const int64_t out_row = order[blk.first + t];
+        const int64_t i = qrows ? qrows[out_row] : out_row;
+        std::memcpy(&sc.q[t * hd], base + i * ld + h * hd, static_cast<size_t>(hd) * sizeof(float));
+      }
+      const float* k = base + blk.seq_begin * ld + d + h * hd;
+      const float* v = base + blk.seq_begin * ld + 2 * d + h * hd;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(rows), static_cast<blasint>(n_keys),
+                  static_cast<blasint>(hd), scale, sc.q.data(), static_cast<blasint>(hd), k, static_cast<blasint>(ld),
+                  0.0f, sc.s.data(), static_cast<blasint>(n_keys));
+      for (int64_t t = 0; t < rows; ++t)
+        softmax_row(&sc.s[t * n_keys], n_keys, bias ? bias + blk.seq_begin : nullptr,
+                    mask ? mask + blk.seq_begin : nullptr);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(rows), static_cast<blasint>(hd),
+                  static_cast<blasint>(n_keys), 1.0f, sc.s.data(), static_cast<blasint>(n_keys), v,
+                  static_cast<blasint>(ld), 0.0f, sc.o.data(), static_cast<blasint>(hd));
+      for (int64_t t = 0; t < rows; ++t) {
+        float* out = row<float>(op.dst, order[blk.first + t]) + h * hd;
+        std::memcpy(out, &sc.o[t * hd], static_cast<size_t>(hd) * sizeof(float));
+      }
+    }
+  });
+  openblas_set_num_threads(ctx.threads);
+  return true;
+}
+
+}  // namespace uce::blas

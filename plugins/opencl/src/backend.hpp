@@ -1,0 +1,148 @@
+// backend.hpp — one opened OpenCL device: context, ONE in-order queue, programs, GEMM choices.
+//
+// compute() only enqueues (no host sync, no allocation, no program build after first use of a
+// kernel variant); synchronize() is clFinish. Buffers are plain device buffers (clCreateBuffer);
+// weights are uploaded once through write().
+#pragma once
+
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "cl_common.hpp"
+#include "program_cache.hpp"
+
+// The ABI's opaque buffer handle, defined by this plugin.
+struct uce_buffer {
+  cl_mem mem = nullptr;
+  size_t bytes = 0;
+};
+
+namespace uce::ocl {
+
+// GEMM implementations LINEAR can run on; calibration (gemm.cpp) picks one per shape class.
+enum class GemmKernel : int { kTiled64 = 0, kTiled128 = 1, kSkinny = 2, kClblast = 3 };
+constexpr int kGemmKernelCount = 4;
+const char* gemm_kernel_name(GemmKernel k);
+
+// A validated 2-D view of a tensor, in elements (1-D tensors are one row).
+struct View {
+  cl_mem mem = nullptr;
+  uint32_t off = 0;
+  uint32_t rows = 0, cols = 0, stride = 0;
+  int dtype = 0;
+};
+
+// Device limits that op validation needs.
+struct DeviceCaps {
+  size_t max_work_group = 0;
+  cl_ulong local_mem = 0;
+  cl_ulong max_alloc = 0;
+};
+
+class Backend {
+ public:
+  static ClStatus open(const uce_backend_options& options, std::unique_ptr<Backend>* out);
+  ~Backend();
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  std::string describe() const;
+  bool supports(const uce_op& op, std::string* why) const;
+
+  ClStatus alloc(size_t bytes, uce_buffer** out);
+  void release(uce_buffer* buffer);
+  ClStatus write(uce_buffer* buffer, size_t offset, const void* src, size_t bytes);
+  ClStatus read(uce_buffer* buffer, size_t offset, void* dst, size_t bytes);
+  ClStatus compute(const uce_op& op);
+  ClStatus synchronize();
+
+  // Diagnostics and tests.
+  int programs_built() const { return cache_ ? cache_->built_from_source() : 0; }
+  int programs_loaded() const { return cache_ ? cache_->loaded_from_cache() : 0; }
+  // Force one GEMM implementation for every LINEAR (tests); reset with clear_forced_gemm().
+  void force_gemm(GemmKernel k) { forced_gemm_ = static_cast<int>(k); }
+  void clear_forced_gemm() { forced_gemm_ = -1; }
+  // The implementation the last LINEAR ran with.
+  GemmKernel last_gemm() const { return last_gemm_; }
+  bool clblast_available() const { return clblast_ok_; }
+  bool is_gpu() const { return is_gpu_; }
+
+ private:
+  Backend() = default;
+
+  void log(int level, const std::string& line) const;
+  // The kernel `name` of program `program` ("elementwise", "rownorm", "gemm", "attention")
+  // built with extra `defines`; built once, then reused.
+  ClStatus kernel(const std::string& program, const std::string& defines, const char* name,
+                  cl_kernel* out);
+  // Enqueue a 2-D kernel over (cols, rows) elements with work-groups (lx, 1); rows are split
+  // into launches with a global offset so that no grid dimension exceeds what GPUs accept.
+  ClStatus enqueue_rows(cl_kernel k, uint32_t cols, uint32_t rows, size_t lx, const char* what);
+  ClStatus enqueue(cl_kernel k, cl_uint dims, const size_t* global, const size_t* local,
+                   const char* what);
+
+  // Per-op launchers (ops.cpp, gemm.cpp, attention in ops.cpp).
+  ClStatus run_gather(const uce_op& op);
+  ClStatus run_l2norm(const uce_op& op);
+  ClStatus run_layernorm(const uce_op& op);
+  ClStatus run_act_scale(const uce_op& op, int act, float scale);
+  ClStatus run_add(const uce_op& op);
+  ClStatus run_attention(const uce_op& op);
+  ClStatus run_copy(const uce_op& op);
+  ClStatus run_add_rows_pe(const uce_op& op);
+  ClStatus run_segment_mean(const uce_op& op);
+  ClStatus run_linear(const uce_op& op);
+
+  // GEMM (gemm.cpp).
+  ClStatus linear_with(GemmKernel k, const View& x, const View& w, const View* b, const View& y,
+                       int act);
+  ClStatus calibrate_linear(const std::string& key, const std::vector<GemmKernel>& candidates,
+                            const View& x, const View& w, const View* b, const View& y, int act,
+                            GemmKernel* chosen);
+  void load_gemm_choices();
+  void save_gemm_choice(const std::string& key, GemmKernel k, const std::string& timings);
+  ClStatus ensure_clblast_temp(size_t bytes);
+
+  uce_backend_options options_{};
+  std::string device_name_, platform_name_, driver_version_, device_version_;
+  std::string device_key_;
+  bool is_gpu_ = false;
+  DeviceCaps caps_;
+  cl_device_id device_ = nullptr;
+  cl_context context_ = nullptr;
+  cl_command_queue queue_ = nullptr;
+  std::unique_ptr<ProgramCache> cache_;
+  std::map<std::string, cl_program> programs_;
+  std::map<std::string, cl_kernel> kernels_;
+  std::unordered_set<uce_buffer*> buffers_;  // allocated here and not yet freed
+  std::mutex mutex_;
+
+  // GEMM state.
+  bool clblast_ok_ = true;   // cleared when CLBlast fails on this device
+  int forced_gemm_ = -1;
+  GemmKernel last_gemm_ = GemmKernel::kTiled64;
+  std::map<std::string, GemmKernel> gemm_choice_;  // shape class -> implementation
+  std::string gemm_file_;                          // persisted choices ("" = none)
+  cl_mem clblast_temp_ = nullptr;
+  size_t clblast_temp_bytes_ = 0;
+  int row_wg_ = 128;                               // work-group of the row-norm kernels
+};
+
+// Op validation shared by supports() and compute() (op_check.cpp). With need_buffers, every
+// tensor must live in a buffer of this backend and fit inside it.
+ClStatus check_op(const DeviceCaps& caps, const uce_op& op, bool need_buffers);
+// View of a tensor checked by check_op.
+View make_view(const uce_tensor& t);
+// Attention tile parameters for a head dim, and the local memory they need.
+struct AttentionTiles {
+  int qb = 64, kb = 32;
+  size_t local_bytes = 0;
+};
+AttentionTiles attention_tiles(int head_dim, size_t max_work_group);
+
+}  // namespace uce::ocl

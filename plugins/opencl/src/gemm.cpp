@@ -1,0 +1,278 @@
+// gemm.cpp — LINEAR: pick the fastest GEMM implementation per shape class by measurement.
+//
+// Candidates: our tiled kernel in two tile sizes (64x64 with 4x4 per work-item, 128x128 with 8x8),
+// a skinny kernel for few rows (n <= 16), and CLBlast's tuned SGEMM (f32 weights only; bias and
+// activation then run as a separate in-place epilogue). The first LINEAR of a shape class
+// (weight type, m, k, n rounded up to a power of two) runs every candidate on the real operands
+// and keeps the fastest: an untimed warm-up absorbs program builds, then best of up to 3 timed
+// runs (clFinish around each; one run when it exceeds 50 ms; a candidate whose build-free
+// warm-up is already 4x slower than the best is not timed again). CPU devices time the first
+// 256 rows only. Choices are appended to a small text file in the cache folder, keyed by device
+// and driver, so later processes skip calibration.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <clblast.h>
+
+#include "backend.hpp"
+#include "kernel_args.hpp"
+#include "uce/ops.hpp"
+
+namespace uce::ocl {
+namespace {
+
+constexpr uint32_t kSkinnyMaxRows = 16;
+
+struct TileConfig {
+  int ts, wpt;
+};
+TileConfig tile_config(GemmKernel k) {
+  return k == GemmKernel::kTiled128 ? TileConfig{128, 8} : TileConfig{64, 4};
+}
+
+std::string tile_defines(GemmKernel k, int wtype) {
+  const TileConfig t = tile_config(k);
+  return "-DTS_N=" + std::to_string(t.ts) + " -DTS_M=" + std::to_string(t.ts) +
+         " -DWPT_N=" + std::to_string(t.wpt) + " -DWPT_M=" + std::to_string(t.wpt) +
+         " -DTS_K=16 -DW_TYPE=" + std::to_string(wtype);
+}
+
+int wtype_of(int dtype) { return dtype == UCE_F16 ? 1 : dtype == UCE_BF16 ? 2 : 0; }
+
+uint32_t n_class(uint32_t n) {
+  uint32_t c = 1;
+  while (c < n) c *= 2;
+  return c;
+}
+
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+ClStatus Backend::ensure_clblast_temp(size_t bytes) {
+  if (bytes <= clblast_temp_bytes_) return ClStatus::success();
+  // Grows only: after the largest batch has been seen, LINEAR never allocates again.
+  if (clblast_temp_) clReleaseMemObject(clblast_temp_);
+  clblast_temp_ = nullptr;
+  clblast_temp_bytes_ = 0;
+  cl_int err = CL_SUCCESS;
+  clblast_temp_ = clCreateBuffer(context_, CL_MEM_READ_WRITE, bytes, nullptr, &err);
+  if (err != CL_SUCCESS) return cl_fail("clCreateBuffer (CLBlast temporary)", err);
+  clblast_temp_bytes_ = bytes;
+  return ClStatus::success();
+}
+
+ClStatus Backend::linear_with(GemmKernel which, const View& x, const View& w, const View* b,
+                              const View& y, int act) {
+  const uint32_t n = x.rows, m = w.rows, k = x.cols;
+  const int wtype = wtype_of(w.dtype);
+  const View& bias = b ? *b : y;  // absent bias: any buffer, has_bias = 0
+  last_gemm_ = which;
+
+  if (which == GemmKernel::kClblast) {
+    using clblast::Layout;
+    using clblast::Transpose;
+    size_t temp = 0;
+    auto st = clblast::GemmTempBufferSize<float>(Layout::kRowMajor, Transpose::kNo, Transpose::kYes,
+                                                 n, m, k, x.off, x.stride, w.off, w.stride, y.off,
+                                                 y.stride, &queue_, temp);
+    if (st != clblast::StatusCode::kSuccess)
+      return ClStatus::fail(UCE_ERR_DEVICE, "opencl: CLBlast GemmTempBufferSize failed with status " +
+                                                std::to_string(static_cast<int>(st)));
+    if (temp > 0) UCE_CL_TRY(ensure_clblast_temp(temp));
+    st = clblast::Gemm<float>(Layout::kRowMajor, Transpose::kNo, Transpose::kYes, n, m, k, 1.0f,
+                              x.mem, x.off, x.stride, w.mem, w.off, w.stride, 0.0f, y.mem, y.off,
+                              y.stride, &queue_, nullptr, temp > 0 ? clblast_temp_ : nullptr);
+    if (st != clblast::StatusCode::kSuccess)
+      return ClStatus::fail(UCE_ERR_DEVICE, "opencl: CLBlast SGEMM (" + std::to_string(n) + "x" +
+                                                std::to_string(m) + "x" + std::to_string(k) +
+                                                ") failed with status " +
+                                                std::to_string(static_cast<int>(st)));
+    if (!b && act == UCE_ACT_NONE) return ClStatus::success();
+    cl_kernel e = nullptr;
+    UCE_CL_TRY(kernel("elementwise", "", "bias_act", &e));
+    UCE_CL_TRY(set_args(e, "bias_act", y.mem, y.off, y.stride, bias.mem, bias.off,
+                        cl_int{b != nullptr}, y.cols, cl_int{act}));
+    return enqueue_rows(e, y.cols, y.rows, 64, "bias_act");
+  }
+
+  cl_kernel kern = nullptr;
+  const bool skinny = which == GemmKernel::kSkinny;
+  // The skinny kernel lives in the tiled64 program: one build serves both.
+  UCE_CL_TRY(kernel("gemm", tile_defines(skinny ? GemmKernel::kTiled64 : which, wtype),
+                    skinny ? "linear_skinny" : "linear_tiled", &kern));
+  UCE_CL_TRY(set_args(kern, "linear", x.mem, x.off, x.stride, w.mem, w.off, w.stride, bias.mem,
+                      bias.off, cl_int{b != nullptr}, y.mem, y.off, y.stride, n, m, k, cl_int{act}));
+  if (skinny) {
+    constexpr size_t kWg = 64, kCols = 4;  // SK_WG, SK_COLS defaults of gemm.cl
+    const size_t global[2] = {(m + kCols - 1) / kCols * kWg, n};
+    const size_t local[2] = {kWg, 1};
+    return enqueue(kern, 2, global, local, "linear_skinny");
+  }
+  const TileConfig t = tile_config(which);
+  const size_t lx = size_t(t.ts / t.wpt), ly = lx;
+  const size_t global[2] = {(m + t.ts - 1) / t.ts * lx, (n + t.ts - 1) / t.ts * ly};
+  const size_t local[2] = {lx, ly};
+  return enqueue(kern, 2, global, local, "linear_tiled");
+}
+
+ClStatus Backend::run_linear(const uce_op& op) {
+  const View x = make_view(*op.srcs[0]), w = make_view(*op.srcs[1]), y = make_view(*op.dst);
+  const uce_tensor* bt = op.n_srcs > 2 ? op.srcs[2] : nullptr;
+  const View bv = bt ? make_view(*bt) : View{};
+  const View* b = bt ? &bv : nullptr;
+  if (y.rows == 0 || y.cols == 0) return ClStatus::success();
+  if (x.cols == 0) {  // empty reduction: dst = act(b), or zeros
+    const cl_float zero = 0.0f;
+    for (uint32_t r = 0; r < y.rows; ++r) {
+      cl_int err = clEnqueueFillBuffer(queue_, y.mem, &zero, sizeof(zero),
+                                       (size_t(y.off) + size_t(r) * y.stride) * sizeof(float),
+                                       size_t(y.cols) * sizeof(float), 0, nullptr, nullptr);
+      if (err != CL_SUCCESS) return cl_fail("clEnqueueFillBuffer (linear)", err);
+    }
+    cl_kernel e = nullptr;
+    UCE_CL_TRY(kernel("elementwise", "", "bias_act", &e));
+    const View& bias = b ? *b : y;
+    UCE_CL_TRY(set_args(e, "bias_act", y.mem, y.off, y.stride, bias.mem, bias.off,
+                        cl_int{b != nullptr}, y.cols, cl_int{op.activation}));
+    return enqueue_rows(e, y.cols, y.rows, 64, "bias_act");
+  }
+
+  std::vector<GemmKernel> candidates = {GemmKernel::kTiled64};
+  if (caps_.max_work_group >= 256) candidates.push_back(GemmKernel::kTiled128);
+  if (x.rows <= kSkinnyMaxRows) candidates.push_back(GemmKernel::kSkinny);
+  if (clblast_ok_ && w.dtype == UCE_F32) candidates.push_back(GemmKernel::kClblast);
+
+  if (forced_gemm_ >= 0) {
+    const GemmKernel f = static_cast<GemmKernel>(forced_gemm_);
+    if (std::find(candidates.begin(), candidates.end(), f) == candidates.end())
+      return ClStatus::fail(UCE_ERR_UNSUPPORTED, std::string("opencl: forced GEMM ") +
+                                                     gemm_kernel_name(f) + " cannot run this shape");
+    return linear_with(f, x, w, b, y, op.activation);
+  }
+
+  // Built with += : GCC 12 raises a false -Wrestrict on "literal" + std::to_string(...).
+  std::string key = "w";
+  key += std::to_string(wtype_of(w.dtype));
+  key += " m";
+  key += std::to_string(w.rows);
+  key += " k";
+  key += std::to_string(x.cols);
+  key += " n";
+  key += std::to_string(n_class(x.rows));
+  GemmKernel chosen;
+  if (auto it = gemm_choice_.find(key);
+      it != gemm_choice_.end() &&
+      std::find(candidates.begin(), candidates.end(), it->second) != candidates.end()) {
+    chosen = it->second;
+  } else if (candidates.size() == 1) {
+    chosen = candidates.front();
+  } else {
+    UCE_CL_TRY(calibrate_linear(key, candidates, x, w, b, y, op.activation, &chosen));
+  }
+  return linear_with(chosen, x, w, b, y, op.activation);
+}
+
+ClStatus Backend::calibrate_linear(const std::string& key, const std::vector<GemmKernel>& candidates,
+                                   const View& x, const View& w, const View* b, const View& y,
+                                   int act, GemmKernel* chosen) {
+  clFinish(queue_);  // the operands must be ready before anything is timed
+  // On a CPU device a full-size UCE GEMM takes seconds per run: time the first kCpuCalibRows rows
+  // only (the ranking of the candidates is stable from there on). A GPU times the real shape,
+  // because occupancy at the real row count is what separates the tile sizes.
+  constexpr uint32_t kCpuCalibRows = 256;
+  View xs = x, ys = y;
+  if (!is_gpu_) xs.rows = ys.rows = std::min(x.rows, kCpuCalibRows);
+
+  // CLBlast first: on most devices it is the one to beat, and later candidates that are clearly
+  // slower in their (build-free) warm-up are not timed again.
+  std::vector<GemmKernel> order = candidates;
+  std::stable_sort(order.begin(), order.end(), [](GemmKernel a, GemmKernel bk) {
+    return (a == GemmKernel::kClblast) > (bk == GemmKernel::kClblast);
+  });
+  double best = 1e300;
+  std::string timings;
+  *chosen = order.front();
+  bool have_choice = false;
+  for (GemmKernel c : order) {
+    // Warm-up: builds programs (or CLBlast's kernels); a failure removes the candidate.
+    const int builds_before = programs_built() + programs_loaded();
+    const size_t kernels_before = kernels_.size();
+    const double w0 = now_ms();
+    ClStatus st = linear_with(c, xs, w, b, ys, act);
+    if (st.ok() && clFinish(queue_) != CL_SUCCESS) st = ClStatus::fail(UCE_ERR_DEVICE, "clFinish");
+    const double warm = now_ms() - w0;
+    if (!st.ok()) {
+      if (c == GemmKernel::kClblast) clblast_ok_ = false;
+      log(UCE_LOG_WARN, "opencl: gemm candidate " + std::string(gemm_kernel_name(c)) +
+                            " failed during calibration (" + st.message + "); not used");
+      timings += std::string(" ") + gemm_kernel_name(c) + "=fail";
+      continue;
+    }
+    const bool warm_was_pure = c != GemmKernel::kClblast &&
+                               programs_built() + programs_loaded() == builds_before &&
+                               kernels_.size() == kernels_before;
+    char buf[96];
+    if (have_choice && warm_was_pure && warm > 4.0 * best) {
+      std::snprintf(buf, sizeof(buf), " %s>%.3fms", gemm_kernel_name(c), warm);
+      timings += buf;
+      continue;
+    }
+    double t = warm_was_pure ? warm : 1e300;
+    for (int rep = 0; rep < 3; ++rep) {
+      if (t > 50.0 && t < 1e300) break;  // slow device: one timed run is precise enough
+      const double t0 = now_ms();
+      UCE_CL_TRY(linear_with(c, xs, w, b, ys, act));
+      clFinish(queue_);
+      t = std::min(t, now_ms() - t0);
+    }
+    std::snprintf(buf, sizeof(buf), " %s=%.3fms", gemm_kernel_name(c), t);
+    timings += buf;
+    if (t < best) {
+      best = t;
+      *chosen = c;
+    }
+    have_choice = true;
+  }
+  if (xs.rows != x.rows) timings += " (timed on " + std::to_string(xs.rows) + " rows)";
+  gemm_choice_[key] = *chosen;
+  log(UCE_LOG_INFO, "opencl: gemm calibration [" + key + "]" + timings + " -> " +
+                        gemm_kernel_name(*chosen));
+  save_gemm_choice(key, *chosen, timings);
+  return ClStatus::success();
+}
+
+void Backend::load_gemm_choices() {
+  if (gemm_file_.empty()) return;
+  std::ifstream f(gemm_file_);
+  std::string line;
+  // Line format: <key with spaces> | <choice> | <timings>
+  while (std::getline(f, line)) {
+    const size_t a = line.find(" | ");
+    if (a == std::string::npos) continue;
+    const size_t bpos = line.find(" | ", a + 3);
+    const std::string key = line.substr(0, a);
+    const std::string choice = line.substr(a + 3, bpos == std::string::npos ? std::string::npos : bpos - a - 3);
+    for (int i = 0; i < kGemmKernelCount; ++i)
+      if (choice == gemm_kernel_name(static_cast<GemmKernel>(i)))
+        gemm_choice_[key] = static_cast<GemmKernel>(i);
+  }
+}
+
+void Backend::save_gemm_choice(const std::string& key, GemmKernel k, const std::string& timings) {
+  if (gemm_file_.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(gemm_file_).parent_path(), ec);
+  std::ofstream f(gemm_file_, std::ios::app);  // short appends: concurrent writers interleave lines
+  f << key << " | " << gemm_kernel_name(k) << " | " << timings << "\n";
+}
+
+}  // namespace uce::ocl

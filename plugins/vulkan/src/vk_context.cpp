@@ -1,0 +1,610 @@
+// vk_context.cpp — instance/device creation, capability query, device selection, validation
+// messenger, batched command recording and submission.
+#include "vk_context.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace uce_vk {
+
+uce_status fail(uce_error* err, uce_status st, const char* fmt, ...) {
+  if (err) {
+    va_list ap;
+    va_start(ap, fmt);
+    std::vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+  }
+  return st;
+}
+
+const char* vk_result_name(VkResult r) {
+  switch (r) {
+    case VK_SUCCESS: return "VK_SUCCESS";
+    case VK_NOT_READY: return "VK_NOT_READY";
+    case VK_TIMEOUT: return "VK_TIMEOUT";
+    case VK_INCOMPLETE: return "VK_INCOMPLETE";
+    case VK_ERROR_OUT_OF_HOST_MEMORY: return "VK_ERROR_OUT_OF_HOST_MEMORY";
+    case VK_ERROR_OUT_OF_DEVICE_MEMORY: return "VK_ERROR_OUT_OF_DEVICE_MEMORY";
+    case VK_ERROR_INITIALIZATION_FAILED: return "VK_ERROR_INITIALIZATION_FAILED";
+    case VK_ERROR_DEVICE_LOST: return "VK_ERROR_DEVICE_LOST";
+    case VK_ERROR_MEMORY_MAP_FAILED: return "VK_ERROR_MEMORY_MAP_FAILED";
+    case VK_ERROR_LAYER_NOT_PRESENT: return "VK_ERROR_LAYER_NOT_PRESENT";
+    case VK_ERROR_EXTENSION_NOT_PRESENT: return "VK_ERROR_EXTENSION_NOT_PRESENT";
+    case VK_ERROR_FEATURE_NOT_PRESENT: return "VK_ERROR_FEATURE_NOT_PRESENT";
+    case VK_ERROR_INCOMPATIBLE_DRIVER: return "VK_ERROR_INCOMPATIBLE_DRIVER";
+    case VK_ERROR_TOO_MANY_OBJECTS: return "VK_ERROR_TOO_MANY_OBJECTS";
+    case VK_ERROR_FRAGMENTED_POOL: return "VK_ERROR_FRAGMENTED_POOL";
+    case VK_ERROR_OUT_OF_POOL_MEMORY: return "VK_ERROR_OUT_OF_POOL_MEMORY";
+    default: return "VkResult(other)";
+  }
+}
+
+void Context::log(int level, const char* fmt, ...) {
+  if (!log_fn) return;
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  log_fn(log_user, level, line);
+}
+
+namespace {
+
+constexpr const char* k_validation_layer = "VK_LAYER_KHRONOS_validation";
+
+// Debug mode only (UCE_VULKAN_VALIDATE=1): validation errors and warnings become errors of the
+// next backend call; they are also logged.
+VKAPI_ATTR VkBool32 VKAPI_CALL on_validation_message(
+    VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT,
+    const VkDebugUtilsMessengerCallbackDataEXT* data, void* user) {
+  auto* ctx = static_cast<Context*>(user);
+  if (severity < VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) return VK_FALSE;
+  const char* msg = data && data->pMessage ? data->pMessage : "(no message)";
+  if (ctx->validation_error.empty()) ctx->validation_error = msg;
+  ctx->log(UCE_LOG_WARN, "vulkan validation: %s", msg);
+  std::fprintf(stderr, "uce vulkan validation: %s\n", msg);
+  return VK_FALSE;
+}
+
+bool env_flag(const char* name) {
+  const char* v = std::getenv(name);  // debug switch only: UCE_VULKAN_VALIDATE=1
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+
+bool layer_available(const char* name) {
+  uint32_t n = 0;
+  vkEnumerateInstanceLayerProperties(&n, nullptr);
+  std::vector<VkLayerProperties> layers(n);
+  vkEnumerateInstanceLayerProperties(&n, layers.data());
+  for (const auto& l : layers)
+    if (std::strcmp(l.layerName, name) == 0) return true;
+  return false;
+}
+
+VkResult create_instance(bool validate, VkInstance* out) {
+  VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
+  app.pApplicationName = "uce-engine";
+  app.pEngineName = "uce-engine";
+  app.apiVersion = VK_API_VERSION_1_2;
+  VkInstanceCreateInfo ci{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
+  ci.pApplicationInfo = &app;
+  const char* layers[] = {k_validation_layer};
+  const char* exts[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME};
+  // Debug mode also turns on synchronization validation: a missing barrier between dependent
+  // dispatches or transfers is reported like any other validation error.
+  VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+  VkValidationFeaturesEXT features{VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
+  features.enabledValidationFeatureCount = 1;
+  features.pEnabledValidationFeatures = &sync;
+  if (validate) {
+    ci.pNext = &features;
+    ci.enabledLayerCount = 1;
+    ci.ppEnabledLayerNames = layers;
+    ci.enabledExtensionCount = 1;
+    ci.ppEnabledExtensionNames = exts;
+  }
+  return vkCreateInstance(&ci, nullptr, out);
+}
+
+const char* device_type_name(VkPhysicalDeviceType t) {
+  switch (t) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete";
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return "integrated";
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return "virtual";
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return "cpu";
+    default: return "other";
+  }
+}
+
+int device_type_rank(VkPhysicalDeviceType t) {
+  switch (t) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 4;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 3;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return 1;
+    default: return 0;
+  }
+}
+
+bool has_compute_queue(VkPhysicalDevice pd, uint32_t* family) {
+  uint32_t n = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, nullptr);
+  std::vector<VkQueueFamilyProperties> fams(n);
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, fams.data());
+  for (uint32_t i = 0; i < n; ++i)
+    if (fams[i].queueFlags & VK_QUEUE_COMPUTE_BIT) {
+      if (family) *family = i;
+      return true;
+    }
+  return false;
+}
+
+bool has_device_extension(VkPhysicalDevice pd, const char* name) {
+  uint32_t n = 0;
+  vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, nullptr);
+  std::vector<VkExtensionProperties> exts(n);
+  vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, exts.data());
+  for (const auto& e : exts)
+    if (std::strcmp(e.extensionName, name) == 0) return true;
+  return false;
+}
+
+// Device choice: options.device_index (into the enumeration order), else the first device whose
+// name contains options.device_name, else the best type (discrete > integrated > virtual > cpu).
+uce_status select_device(Context& ctx, uce_error* err) {
+  uint32_t n = 0;
+  VkResult r = vkEnumeratePhysicalDevices(ctx.instance, &n, nullptr);
+  if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkEnumeratePhysicalDevices failed: %s", vk_result_name(r));
+  if (n == 0) return fail(err, UCE_ERR_DEVICE, "vulkan: no Vulkan physical device (no ICD installed, or no GPU driver)");
+  std::vector<VkPhysicalDevice> devs(n);
+  vkEnumeratePhysicalDevices(ctx.instance, &n, devs.data());
+  std::string names;
+  for (uint32_t i = 0; i < n; ++i) {
+    VkPhysicalDeviceProperties p;
+    vkGetPhysicalDeviceProperties(devs[i], &p);
+    names += (i ? ", " : "") + std::to_string(i) + ": " + p.deviceName;
+  }
+  auto name_ok = [&](VkPhysicalDevice d) {
+    if (ctx.device_name_filter.empty()) return true;
+    VkPhysicalDeviceProperties p;
+    vkGetPhysicalDeviceProperties(d, &p);
+    return std::strstr(p.deviceName, ctx.device_name_filter.c_str()) != nullptr;
+  };
+  VkPhysicalDevice chosen = VK_NULL_HANDLE;
+  if (ctx.device_index >= 0) {
+    if (static_cast<uint32_t>(ctx.device_index) >= n)
+      return fail(err, UCE_ERR_INVALID_ARGUMENT, "vulkan: options.device_index %d out of range (devices: %s)",
+                  ctx.device_index, names.c_str());
+    chosen = devs[ctx.device_index];
+    if (!name_ok(chosen))
+      return fail(err, UCE_ERR_INVALID_ARGUMENT, "vulkan: device %d does not match options.device_name '%s' (devices: %s)",
+                  ctx.device_index, ctx.device_name_filter.c_str(), names.c_str());
+  } else {
+    int best = -1;
+    for (auto d : devs) {
+      if (!name_ok(d) || !has_compute_queue(d, nullptr)) continue;
+      VkPhysicalDeviceProperties p;
+      vkGetPhysicalDeviceProperties(d, &p);
+      int rank = device_type_rank(p.deviceType);
+      if (rank > best) { best = rank; chosen = d; }
+    }
+    if (chosen == VK_NULL_HANDLE)
+      return fail(err, UCE_ERR_DEVICE, "vulkan: no device with a compute queue matches options.device_name '%s' (devices: %s)",
+                  ctx.device_name_filter.c_str(), names.c_str());
+  }
+  if (!has_compute_queue(chosen, &ctx.queue_family))
+    return fail(err, UCE_ERR_DEVICE, "vulkan: the chosen device has no compute queue");
+  ctx.phys = chosen;
+  return UCE_OK;
+}
+
+void read_caps(Context& ctx) {
+  Caps& c = ctx.caps;
+  VkPhysicalDeviceVulkan11Properties p11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_PROPERTIES};
+  VkPhysicalDeviceVulkan12Properties p12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_PROPERTIES};
+  p11.pNext = &p12;
+  VkPhysicalDeviceProperties2 p2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+  p2.pNext = &p11;
+  vkGetPhysicalDeviceProperties2(ctx.phys, &p2);
+  const auto& p = p2.properties;
+  c.device_name = p.deviceName;
+  c.driver_name = p12.driverName;
+  c.driver_info = p12.driverInfo;
+  c.device_type = p.deviceType;
+  c.api_version = p.apiVersion;
+  c.vendor_id = p.vendorID;
+  c.device_id = p.deviceID;
+  c.driver_version = p.driverVersion;
+  std::memcpy(c.pipeline_cache_uuid, p.pipelineCacheUUID, VK_UUID_SIZE);
+  c.subgroup_size = p11.subgroupSize;
+  c.max_shared = p.limits.maxComputeSharedMemorySize;
+  c.max_storage_range = p.limits.maxStorageBufferRange;
+  c.max_alloc = p11.maxMemoryAllocationSize;
+  c.storage_align = std::max<uint64_t>(p.limits.minStorageBufferOffsetAlignment, 4);
+  for (int i = 0; i < 3; ++i) c.max_groups[i] = p.limits.maxComputeWorkGroupCount[i];
+
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV cm{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+  VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+  f11.pNext = &f12;
+  const bool cm_ext = has_device_extension(ctx.phys, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
+  if (cm_ext) f12.pNext = &cm;
+  VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+  f2.pNext = &f11;
+  vkGetPhysicalDeviceFeatures2(ctx.phys, &f2);
+  c.storage16 = f11.storageBuffer16BitAccess && f2.features.shaderInt16;
+  c.float16 = f12.shaderFloat16;
+  c.memory_model = f12.vulkanMemoryModel;
+  c.coopmat_nv = cm_ext && cm.cooperativeMatrix;
+  if (c.coopmat_nv) {
+    auto get_props = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV>(
+        vkGetInstanceProcAddr(ctx.instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV"));
+    uint32_t n = 0;
+    if (get_props && get_props(ctx.phys, &n, nullptr) == VK_SUCCESS && n > 0) {
+      std::vector<VkCooperativeMatrixPropertiesNV> props(n, {VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV});
+      get_props(ctx.phys, &n, props.data());
+      for (const auto& cp : props) {
+        if (cp.scope != VK_SCOPE_SUBGROUP_NV || cp.AType != VK_COMPONENT_TYPE_FLOAT16_NV ||
+            cp.BType != VK_COMPONENT_TYPE_FLOAT16_NV || cp.CType != cp.DType)
+          continue;
+        if (cp.CType != VK_COMPONENT_TYPE_FLOAT32_NV && cp.CType != VK_COMPONENT_TYPE_FLOAT16_NV) continue;
+        c.coopmat_shapes.push_back({cp.MSize, cp.NSize, cp.KSize, cp.CType == VK_COMPONENT_TYPE_FLOAT32_NV});
+      }
+    }
+  }
+}
+
+// Picks the cooperative-matrix LINEAR variant, or records why the scalar GEMM is used.
+void choose_linear_path(Context& ctx) {
+  const Caps& c = ctx.caps;
+  ctx.coopmat_variant.clear();
+  if (!ctx.allow_coopmat) { ctx.coopmat_note = "coopmat off (options.allow_coopmat = 0)"; return; }
+  if (!ctx.allow_fp16) { ctx.coopmat_note = "coopmat off (needs options.allow_fp16: fp16 inputs)"; return; }
+  if (!c.coopmat_nv) { ctx.coopmat_note = "coopmat unsupported (no VK_NV_cooperative_matrix)"; return; }
+  if (!c.float16 || !c.storage16 || !c.memory_model) {
+    ctx.coopmat_note = "coopmat unsupported (needs shaderFloat16, 16-bit storage, vulkanMemoryModel)";
+    return;
+  }
+  if (c.subgroup_size != 32) { ctx.coopmat_note = "coopmat unsupported (shader assumes subgroup size 32)"; return; }
+  // Prefer f32 accumulation; among shapes the shaders were built for, prefer the wider N.
+  const char* order[] = {"16x16x16_acc32", "16x8x16_acc32", "16x16x16_acc16", "16x8x16_acc16"};
+  for (const char* want : order) {
+    for (const auto& s : c.coopmat_shapes) {
+      char name[64];
+      std::snprintf(name, sizeof(name), "%ux%ux%u_acc%s", s.m, s.n, s.k, s.acc_f32 ? "32" : "16");
+      if (std::strcmp(name, want) != 0) continue;
+      if (!has_shader(("linear_cm_nv_f32_" + std::string(want)).c_str())) continue;
+      ctx.coopmat_variant = want;
+      ctx.coopmat_note = std::string("coopmat NV ") + want;
+      return;
+    }
+  }
+  ctx.coopmat_note = "coopmat unsupported (no reported fp16 shape matches 16x8x16/16x16x16, or shaders not built)";
+}
+
+uce_status create_device(Context& ctx, uce_error* err) {
+  const Caps& c = ctx.caps;
+  float prio = 1.0f;
+  VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
+  qci.queueFamilyIndex = ctx.queue_family;
+  qci.queueCount = 1;
+  qci.pQueuePriorities = &prio;
+
+  // Enable only what the device has; ops check the same flags before using a variant.
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV cm{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+  VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+  VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+  f2.pNext = &f11;
+  f11.pNext = &f12;
+  f11.storageBuffer16BitAccess = c.storage16;
+  f2.features.shaderInt16 = c.storage16;
+  f12.shaderFloat16 = c.float16;
+  f12.vulkanMemoryModel = c.memory_model;
+  std::vector<const char*> exts;
+  if (c.coopmat_nv) {
+    cm.cooperativeMatrix = VK_TRUE;
+    f12.pNext = &cm;
+    exts.push_back(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
+  }
+  VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+  dci.pNext = &f2;
+  dci.queueCreateInfoCount = 1;
+  dci.pQueueCreateInfos = &qci;
+  dci.enabledExtensionCount = static_cast<uint32_t>(exts.size());
+  dci.ppEnabledExtensionNames = exts.data();
+  VkResult r = vkCreateDevice(ctx.phys, &dci, nullptr, &ctx.device);
+  if (r != VK_SUCCESS)
+    return fail(err, UCE_ERR_DEVICE, "vulkan: vkCreateDevice on '%s' failed: %s", c.device_name.c_str(), vk_result_name(r));
+  vkGetDeviceQueue(ctx.device, ctx.queue_family, 0, &ctx.queue);
+
+  VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+  pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+  pci.queueFamilyIndex = ctx.queue_family;
+  r = vkCreateCommandPool(ctx.device, &pci, nullptr, &ctx.cmd_pool);
+  if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkCreateCommandPool failed: %s", vk_result_name(r));
+  VkCommandBufferAllocateInfo cai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  cai.commandPool = ctx.cmd_pool;
+  cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  cai.commandBufferCount = 1;
+  r = vkAllocateCommandBuffers(ctx.device, &cai, &ctx.cmd);
+  if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkAllocateCommandBuffers failed: %s", vk_result_name(r));
+  VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+  r = vkCreateFence(ctx.device, &fci, nullptr, &ctx.fence);
+  if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkCreateFence failed: %s", vk_result_name(r));
+  return UCE_OK;
+}
+
+}  // namespace
+
+uce_status context_open(const uce_backend_options* options, Context** out, uce_error* err) {
+  *out = nullptr;
+  auto* ctx = new (std::nothrow) Context();
+  if (!ctx) return fail(err, UCE_ERR_OUT_OF_MEMORY, "vulkan: out of host memory");
+  if (options) {
+    // Read only the option slots this struct_size covers (older cores pass shorter structs).
+    const size_t sz = options->struct_size;
+    auto has = [&](size_t field_end) { return sz >= field_end; };
+    if (has(offsetof(uce_backend_options, device_index) + sizeof(int32_t))) ctx->device_index = options->device_index;
+    if (has(offsetof(uce_backend_options, device_name) + sizeof(void*)) && options->device_name)
+      ctx->device_name_filter = options->device_name;
+    if (has(offsetof(uce_backend_options, allow_fp16) + sizeof(int32_t))) ctx->allow_fp16 = options->allow_fp16 != 0;
+    if (has(offsetof(uce_backend_options, allow_coopmat) + sizeof(int32_t))) ctx->allow_coopmat = options->allow_coopmat != 0;
+    if (has(offsetof(uce_backend_options, cache_dir) + sizeof(void*)) && options->cache_dir)
+      ctx->cache_dir = options->cache_dir;
+    if (has(offsetof(uce_backend_options, log_user) + sizeof(void*))) {
+      ctx->log_fn = options->log;
+      ctx->log_user = options->log_user;
+    }
+  }
+  ctx->validate = env_flag("UCE_VULKAN_VALIDATE");
+  if (ctx->validate && !layer_available(k_validation_layer)) {
+    delete ctx;
+    return fail(err, UCE_ERR_DEVICE, "vulkan: UCE_VULKAN_VALIDATE=1 but %s is not installed (vulkan-validationlayers)", k_validation_layer);
+  }
+  VkResult r = create_instance(ctx->validate, &ctx->instance);
+  if (r != VK_SUCCESS) {
+    delete ctx;
+    return fail(err, UCE_ERR_DEVICE, "vulkan: vkCreateInstance failed: %s", vk_result_name(r));
+  }
+  if (ctx->validate) {
+    auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
+        vkGetInstanceProcAddr(ctx->instance, "vkCreateDebugUtilsMessengerEXT"));
+    VkDebugUtilsMessengerCreateInfoEXT mci{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
+    mci.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+    mci.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                      VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
+    mci.pfnUserCallback = on_validation_message;
+    mci.pUserData = ctx;
+    if (create) create(ctx->instance, &mci, nullptr, &ctx->messenger);
+  }
+  uce_status st = select_device(*ctx, err);
+  if (st == UCE_OK) {
+    read_caps(*ctx);
+    if (ctx->caps.api_version < VK_API_VERSION_1_2)
+      st = fail(err, UCE_ERR_DEVICE, "vulkan: device '%s' supports Vulkan %u.%u; 1.2 is required",
+                ctx->caps.device_name.c_str(), VK_API_VERSION_MAJOR(ctx->caps.api_version),
+                VK_API_VERSION_MINOR(ctx->caps.api_version));
+  }
+  if (st == UCE_OK) st = create_device(*ctx, err);
+  if (st == UCE_OK) st = memory_init(*ctx, err);
+  if (st == UCE_OK) st = pipelines_init(*ctx, err);
+  if (st == UCE_OK) {
+    choose_linear_path(*ctx);
+    st = check_validation(*ctx, err);
+  }
+  if (st != UCE_OK) {
+    context_close(ctx);
+    return st;
+  }
+  char line[512];
+  context_describe(*ctx, line, sizeof(line));
+  ctx->log(UCE_LOG_INFO, "%s", line);
+  *out = ctx;
+  return UCE_OK;
+}
+
+void context_close(Context* ctx) {
+  if (!ctx) return;
+  if (ctx->device) {
+    vkDeviceWaitIdle(ctx->device);
+    pipelines_shutdown(*ctx);
+    memory_shutdown(*ctx);
+    if (ctx->fence) vkDestroyFence(ctx->device, ctx->fence, nullptr);
+    if (ctx->cmd_pool) vkDestroyCommandPool(ctx->device, ctx->cmd_pool, nullptr);
+    vkDestroyDevice(ctx->device, nullptr);
+  }
+  if (ctx->messenger) {
+    auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
+        vkGetInstanceProcAddr(ctx->instance, "vkDestroyDebugUtilsMessengerEXT"));
+    if (destroy) destroy(ctx->instance, ctx->messenger, nullptr);
+  }
+  if (ctx->instance) vkDestroyInstance(ctx->instance, nullptr);
+  delete ctx;
+}
+
+void context_describe(const Context& ctx, char* buf, size_t len) {
+  if (!buf || len == 0) return;
+  const Caps& c = ctx.caps;
+  std::string shapes;
+  for (const auto& s : c.coopmat_shapes) {
+    char one[48];
+    std::snprintf(one, sizeof(one), "%s%ux%ux%u/%s", shapes.empty() ? "" : ",", s.m, s.n, s.k, s.acc_f32 ? "f32" : "f16");
+    shapes += one;
+  }
+  std::snprintf(buf, len,
+                "vulkan: %s [%s] driver %s (%s), api %u.%u.%u, subgroup %u, shared %u B, max binding %llu MiB, "
+                "fp16 storage %s, fp16 math %s, coopmat shapes [%s]; linear: %s%s",
+                c.device_name.c_str(), device_type_name(c.device_type), c.driver_name.c_str(), c.driver_info.c_str(),
+                VK_API_VERSION_MAJOR(c.api_version), VK_API_VERSION_MINOR(c.api_version),
+                VK_API_VERSION_PATCH(c.api_version), c.subgroup_size, c.max_shared,
+                static_cast<unsigned long long>(c.max_storage_range >> 20), c.storage16 ? "yes" : "no",
+                c.float16 ? "yes" : "no", shapes.c_str(),
+                ctx.coopmat_variant.empty() ? "scalar tiled f32 GEMM; " : "", ctx.coopmat_note.c_str());
+}
+
+int32_t context_probe(char* why, size_t why_len) {
+  auto say = [&](const char* fmt, const char* a, const char* b) {
+    if (why && why_len) std::snprintf(why, why_len, fmt, a, b);
+  };
+  VkInstance inst = VK_NULL_HANDLE;
+  VkResult r = create_instance(false, &inst);
+  if (r != VK_SUCCESS) {
+    say("vulkan: vkCreateInstance failed (%s)%s", vk_result_name(r),
+        r == VK_ERROR_INCOMPATIBLE_DRIVER ? ": no Vulkan 1.2 driver (ICD) installed" : "");
+    return 0;
+  }
+  uint32_t n = 0;
+  r = vkEnumeratePhysicalDevices(inst, &n, nullptr);
+  std::vector<VkPhysicalDevice> devs(n);
+  if (r == VK_SUCCESS && n) vkEnumeratePhysicalDevices(inst, &n, devs.data());
+  int best = 0;
+  std::string best_name;
+  for (auto d : devs) {
+    VkPhysicalDeviceProperties p;
+    vkGetPhysicalDeviceProperties(d, &p);
+    if (p.apiVersion < VK_API_VERSION_1_2 || !has_compute_queue(d, nullptr)) continue;
+    int rank = device_type_rank(p.deviceType);
+    if (rank > best) { best = rank; best_name = p.deviceName; }
+  }
+  vkDestroyInstance(inst, nullptr);
+  if (r != VK_SUCCESS) {
+    say("vulkan: vkEnumeratePhysicalDevices failed (%s)%s", vk_result_name(r), "");
+    return 0;
+  }
+  if (n == 0) {
+    say("vulkan: no Vulkan physical device (no GPU driver or ICD such as mesa-vulkan-drivers installed)%s%s", "", "");
+    return 0;
+  }
+  if (best == 0) {
+    say("vulkan: no device with Vulkan 1.2 and a compute queue%s%s", "", "");
+    return 0;
+  }
+  // A CPU implementation (lavapipe) works but is slower than the BLAS plugin: score it low.
+  static const int32_t k_scores[] = {0, 5, 40, 80, 100};
+  say("vulkan: %s%s", best_name.c_str(), "");
+  return k_scores[best];
+}
+
+// ---- commands -----------------------------------------------------------------------------------
+
+uce_status check_validation(Context& ctx, uce_error* err) {
+  if (!ctx.validate || ctx.validation_error.empty()) return UCE_OK;
+  std::string msg = ctx.validation_error;
+  ctx.validation_error.clear();
+  std::replace(msg.begin(), msg.end(), '\n', ' ');
+  return fail(err, UCE_ERR_INTERNAL, "vulkan validation error: %s", msg.c_str());
+}
+
+uce_status begin_batch(Context& ctx, uce_error* err) {
+  if (ctx.recording) return UCE_OK;
+  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  VkResult r = vkBeginCommandBuffer(ctx.cmd, &bi);
+  if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkBeginCommandBuffer failed: %s", vk_result_name(r));
+  // Everything earlier on the queue (transfers, previous batches) is visible to this batch.
+  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  mb.srcAccessMask = VK_ACCESS_MEMORY_WRITE_BIT;
+  mb.dstAccessMask = VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT;
+  vkCmdPipelineBarrier(ctx.cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, 0, 1, &mb,
+                       0, nullptr, 0, nullptr);
+  ctx.recording = true;
+  ctx.batch_dispatches = 0;
+  return UCE_OK;
+}
+
+namespace {
+
+uce_status allocate_set(Context& ctx, VkDescriptorSet* out, uce_error* err) {
+  while (true) {
+    if (ctx.pool_cursor == ctx.pools.size()) {
+      VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, k_sets_per_pool * k_bindings};
+      VkDescriptorPoolCreateInfo pci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+      pci.maxSets = k_sets_per_pool;
+      pci.poolSizeCount = 1;
+      pci.pPoolSizes = &size;
+      VkDescriptorPool pool;
+      VkResult r = vkCreateDescriptorPool(ctx.device, &pci, nullptr, &pool);
+      if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkCreateDescriptorPool failed: %s", vk_result_name(r));
+      ctx.pools.push_back(pool);
+    }
+    VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+    ai.descriptorPool = ctx.pools[ctx.pool_cursor];
+    ai.descriptorSetCount = 1;
+    ai.pSetLayouts = &ctx.set_layout;
+    VkResult r = vkAllocateDescriptorSets(ctx.device, &ai, out);
+    if (r == VK_SUCCESS) return UCE_OK;
+    if (r != VK_ERROR_OUT_OF_POOL_MEMORY && r != VK_ERROR_FRAGMENTED_POOL)
+      return fail(err, UCE_ERR_DEVICE, "vulkan: vkAllocateDescriptorSets failed: %s", vk_result_name(r));
+    ++ctx.pool_cursor;  // this pool is full for this batch: move on to the next one
+  }
+}
+
+}  // namespace
+
+uce_status record_dispatch(Context& ctx, VkPipeline pipeline, const VkDescriptorBufferInfo* infos,
+                           const void* push, uint32_t push_bytes, uint32_t gx, uint32_t gy,
+                           uint32_t gz, uce_error* err) {
+  uce_status st = begin_batch(ctx, err);
+  if (st != UCE_OK) return st;
+  VkDescriptorSet set;
+  st = allocate_set(ctx, &set, err);
+  if (st != UCE_OK) return st;
+  VkWriteDescriptorSet writes[k_bindings];
+  for (uint32_t i = 0; i < k_bindings; ++i) {
+    writes[i] = VkWriteDescriptorSet{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+    writes[i].dstSet = set;
+    writes[i].dstBinding = i;
+    writes[i].descriptorCount = 1;
+    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    writes[i].pBufferInfo = &infos[i];
+  }
+  vkUpdateDescriptorSets(ctx.device, k_bindings, writes, 0, nullptr);
+  if (ctx.batch_dispatches > 0) {
+    // Ops of a batch usually consume their predecessor's output: order every dispatch after the
+    // previous one's shader writes.
+    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+    mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
+    vkCmdPipelineBarrier(ctx.cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1,
+                         &mb, 0, nullptr, 0, nullptr);
+  }
+  vkCmdBindPipeline(ctx.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
+  vkCmdBindDescriptorSets(ctx.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, ctx.pipeline_layout, 0, 1, &set, 0, nullptr);
+  if (push_bytes) vkCmdPushConstants(ctx.cmd, ctx.pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
+  vkCmdDispatch(ctx.cmd, gx, gy, gz);
+  ++ctx.batch_dispatches;
+  return UCE_OK;
+}
+
+uce_status flush(Context& ctx, uce_error* err) {
+  if (!ctx.recording) return check_validation(ctx, err);
+  // Make the batch's writes available to the host and to later transfers.
+  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  mb.srcAccessMask = VK_ACCESS_MEMORY_WRITE_BIT;
+  mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT;
+  vkCmdPipelineBarrier(ctx.cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT,
+                       VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, 0, 1, &mb, 0, nullptr, 0,
+                       nullptr);
+  ctx.recording = false;
+  VkResult r = vkEndCommandBuffer(ctx.cmd);
+  if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkEndCommandBuffer failed: %s", vk_result_name(r));
+  VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  si.commandBufferCount = 1;
+  si.pCommandBuffers = &ctx.cmd;
+  r = vkQueueSubmit(ctx.queue, 1, &si, ctx.fence);
+  if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkQueueSubmit failed: %s", vk_result_name(r));
+  r = vkWaitForFences(ctx.device, 1, &ctx.fence, VK_TRUE, UINT64_MAX);
+  if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkWaitForFences failed: %s", vk_result_name(r));
+  vkResetFences(ctx.device, 1, &ctx.fence);
+  vkResetCommandBuffer(ctx.cmd, 0);
+  for (auto pool : ctx.pools) vkResetDescriptorPool(ctx.device, pool, 0);
+  ctx.pool_cursor = 0;
+  ctx.batch_dispatches = 0;
+  return check_validation(ctx, err);
+}
+
+}  // namespace uce_vk

@@ -1,0 +1,152 @@
+// vk_context.hpp — the Vulkan device context behind one opened uce_backend: instance, device,
+// capabilities, memory, batched command recording, descriptor sets and the pipeline cache.
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include <cstdarg>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "uce/uce_plugin.h"
+
+namespace uce_vk {
+
+// Writes a one-line message into err (may be NULL) and returns st.
+uce_status fail(uce_error* err, uce_status st, const char* fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+const char* vk_result_name(VkResult r);
+
+// One cooperative-matrix shape the device reports (fp16 A/B, subgroup scope).
+struct CoopmatShape {
+  uint32_t m, n, k;
+  bool acc_f32;  // C/D are f32 (else f16)
+};
+
+// What the device can do, read once at open() and reported by describe().
+struct Caps {
+  std::string device_name, driver_name, driver_info;
+  VkPhysicalDeviceType device_type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
+  uint32_t api_version = 0, vendor_id = 0, device_id = 0, driver_version = 0;
+  uint8_t pipeline_cache_uuid[VK_UUID_SIZE] = {};
+  bool storage16 = false;     // storageBuffer16BitAccess + shaderInt16: f16/bf16 tensors
+  bool float16 = false;       // shaderFloat16 arithmetic
+  bool memory_model = false;  // vulkanMemoryModel (the coopmat shaders declare it)
+  bool coopmat_nv = false;    // VK_NV_cooperative_matrix extension + feature
+  std::vector<CoopmatShape> coopmat_shapes;
+  uint32_t subgroup_size = 0;
+  uint32_t max_shared = 0;
+  uint64_t max_storage_range = 0;
+  uint64_t max_alloc = 0;
+  uint64_t storage_align = 16;
+  uint32_t max_groups[3] = {0, 0, 0};
+};
+
+struct Buffer {
+  VkBuffer buffer = VK_NULL_HANDLE;
+  VkDeviceMemory memory = VK_NULL_HANDLE;
+  VkDeviceSize size = 0;    // usable bytes (allocation is rounded up to 16)
+  VkDeviceSize alloc = 0;   // bytes of the VkBuffer
+  void* mapped = nullptr;   // persistently mapped when device memory is host-visible
+};
+
+constexpr uint32_t k_bindings = 6;        // every pipeline shares one 6-binding set layout
+constexpr uint32_t k_push_bytes = 128;    // the guaranteed minimum maxPushConstantsSize
+constexpr uint32_t k_sets_per_pool = 512;
+
+struct Context {
+  // options (strings copied)
+  int device_index = -1;
+  std::string device_name_filter, cache_dir;
+  bool allow_fp16 = false, allow_coopmat = false;
+  void (*log_fn)(void*, int, const char*) = nullptr;
+  void* log_user = nullptr;
+
+  VkInstance instance = VK_NULL_HANDLE;
+  VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
+  bool validate = false;
+  std::string validation_error;  // first validation error/warning seen (debug mode)
+
+  VkPhysicalDevice phys = VK_NULL_HANDLE;
+  VkDevice device = VK_NULL_HANDLE;
+  VkQueue queue = VK_NULL_HANDLE;
+  uint32_t queue_family = 0;
+  Caps caps;
+
+  // memory
+  VkPhysicalDeviceMemoryProperties mem_props{};
+  bool device_memory_mapped = false;  // buffers are host-visible: write/read by memcpy
+  Buffer staging;                     // host-visible bounce buffer otherwise
+  Buffer dummy;                       // bound to absent optional inputs
+
+  // batched command recording
+  VkCommandPool cmd_pool = VK_NULL_HANDLE;
+  VkCommandBuffer cmd = VK_NULL_HANDLE;
+  VkFence fence = VK_NULL_HANDLE;
+  bool recording = false;
+  uint32_t batch_dispatches = 0;
+
+  // descriptors and pipelines
+  VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
+  VkPipelineLayout pipeline_layout = VK_NULL_HANDLE;
+  std::vector<VkDescriptorPool> pools;
+  size_t pool_cursor = 0;
+  VkPipelineCache pipeline_cache = VK_NULL_HANDLE;
+  std::unordered_map<std::string, VkPipeline> pipelines;
+  bool pipeline_cache_dirty = false;
+
+  // Chosen LINEAR path ("" = scalar tiled GEMM), and why, for describe().
+  std::string coopmat_variant;  // e.g. "16x8x16_acc32"
+  std::string coopmat_note;
+
+  void log(int level, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+};
+
+// ---- lifetime (vk_context.cpp) -----------------------------------------------------------------
+uce_status context_open(const uce_backend_options* options, Context** out, uce_error* err);
+void context_close(Context* ctx);
+void context_describe(const Context& ctx, char* buf, size_t len);
+// Cheap: instance + physical device enumeration only. Score > 0 when a device exists.
+int32_t context_probe(char* why, size_t why_len);
+
+// ---- commands (vk_context.cpp) -----------------------------------------------------------------
+// Ensures the batch command buffer is recording.
+uce_status begin_batch(Context& ctx, uce_error* err);
+// Records one dispatch: a barrier against the previous dispatch of the batch, the pipeline, one
+// descriptor set of k_bindings storage buffers, push constants.
+uce_status record_dispatch(Context& ctx, VkPipeline pipeline, const VkDescriptorBufferInfo* infos,
+                           const void* push, uint32_t push_bytes, uint32_t gx, uint32_t gy,
+                           uint32_t gz, uce_error* err);
+// Ends, submits and waits for the current batch (no-op when nothing is recorded).
+uce_status flush(Context& ctx, uce_error* err);
+// Reports a validation error seen in debug mode as UCE_ERR_INTERNAL.
+uce_status check_validation(Context& ctx, uce_error* err);
+
+// ---- memory (vk_memory.cpp) --------------------------------------------------------------------
+uce_status memory_init(Context& ctx, uce_error* err);
+void memory_shutdown(Context& ctx);
+uce_status buffer_create(Context& ctx, VkDeviceSize bytes, Buffer& out, uce_error* err);
+void buffer_destroy(Context& ctx, Buffer& b);
+uce_status buffer_write(Context& ctx, Buffer& b, size_t offset, const void* src, size_t bytes,
+                        uce_error* err);
+uce_status buffer_read(Context& ctx, Buffer& b, size_t offset, void* dst, size_t bytes,
+                       uce_error* err);
+
+// ---- pipelines (vk_pipelines.cpp) --------------------------------------------------------------
+uce_status pipelines_init(Context& ctx, uce_error* err);  // layouts + VkPipelineCache (loaded)
+void pipelines_shutdown(Context& ctx);                     // saves the cache, destroys all
+bool has_shader(const char* name);
+// Created on first use, then cached for the context's lifetime.
+uce_status get_pipeline(Context& ctx, const std::string& name, VkPipeline* out, uce_error* err);
+
+}  // namespace uce_vk
+
+// The opaque handles of uce_plugin.h, as this plugin defines them.
+struct uce_backend {
+  uce_vk::Context* ctx;
+};
+struct uce_buffer {
+  uce_vk::Buffer vk;
+};

@@ -1,0 +1,480 @@
+// test_vulkan_backend — the Vulkan plugin's own mechanics on whatever Vulkan device exists
+// (lavapipe in CI): probe, device selection errors, describe, dispatch splitting past
+// maxComputeWorkGroupCount, unaligned tensor offsets with canaries, several dependent ops in one
+// batch, the attention variants, the persisted pipeline cache, refusal of over-range tensors.
+// Expected values come from a double-precision CPU implementation of core/include/uce/ops.hpp
+// written here. Op-by-op coverage of every shape is tests/ops (test_backend_ops -b vulkan).
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "uce/uce_plugin.h"
+
+namespace {
+
+const uce_plugin_header* plugin() {
+  static const uce_plugin_header* header = [] {
+    void* so = dlopen(UCE_VK_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
+    if (!so) return static_cast<const uce_plugin_header*>(nullptr);
+    auto entry = reinterpret_cast<uce_plugin_entry_fn>(dlsym(so, UCE_PLUGIN_ENTRY_SYMBOL));
+    return entry ? entry() : nullptr;
+  }();
+  return header;
+}
+
+const uce_backend_iface* iface() { return static_cast<const uce_backend_iface*>(plugin()->iface); }
+
+uce_backend_options default_options() {
+  uce_backend_options o{};
+  o.struct_size = sizeof(o);
+  o.device_index = -1;
+  o.allow_fp16 = 1;
+  o.allow_coopmat = 1;
+  return o;
+}
+
+// Skips the test when this machine has no Vulkan device (the probe says why).
+#define REQUIRE_VULKAN()                                                      \
+  do {                                                                        \
+    ASSERT_NE(plugin(), nullptr) << "cannot load " << UCE_VK_PLUGIN_PATH;     \
+    char why_[256] = "";                                                      \
+    if (plugin()->probe(why_, sizeof(why_)) <= 0) GTEST_SKIP() << why_;       \
+  } while (0)
+
+struct Backend {
+  uce_backend* be = nullptr;
+  uce_error err{};
+  explicit Backend(uce_backend_options o = default_options()) {
+    if (iface()->open(&o, &be, &err) != UCE_OK) be = nullptr;
+  }
+  ~Backend() {
+    if (be) iface()->close(be);
+  }
+};
+
+// A device buffer holding several tensors at chosen byte offsets; the bytes between and around
+// them are canaries that no op may touch.
+struct Arena {
+  Backend& b;
+  uce_buffer* buf = nullptr;
+  std::vector<uint8_t> shadow;  // what the buffer should contain outside op outputs
+  Arena(Backend& be, size_t bytes) : b(be), shadow(bytes, 0xA5) {
+    EXPECT_EQ(iface()->buffer_alloc(b.be, bytes, &buf, &b.err), UCE_OK) << b.err.message;
+    EXPECT_EQ(iface()->buffer_write(b.be, buf, 0, shadow.data(), bytes, &b.err), UCE_OK) << b.err.message;
+  }
+  ~Arena() {
+    if (buf) iface()->buffer_free(b.be, buf);
+  }
+  uce_tensor place(size_t offset, int dtype, std::vector<int64_t> ne, int64_t row_stride = 0) {
+    uce_tensor t{};
+    t.buffer = buf;
+    t.offset = offset;
+    t.dtype = dtype;
+    t.ndim = static_cast<int32_t>(ne.size());
+    for (size_t i = 0; i < ne.size(); ++i) t.ne[i] = ne[i];
+    if (t.ndim == 2) {
+      t.stride[1] = 1;
+      t.stride[0] = row_stride ? row_stride : ne[1];
+    } else {
+      t.stride[0] = 1;
+    }
+    return t;
+  }
+  template <class T>
+  void upload(const uce_tensor& t, const std::vector<T>& rows_packed) {  // packed rows -> strided
+    const int64_t rows = t.ndim == 2 ? t.ne[0] : 1, cols = t.ndim == 2 ? t.ne[1] : t.ne[0];
+    const int64_t stride = t.ndim == 2 ? t.stride[0] : cols;
+    for (int64_t r = 0; r < rows; ++r)
+      std::memcpy(&shadow[t.offset + static_cast<size_t>(r * stride) * sizeof(T)], &rows_packed[static_cast<size_t>(r * cols)],
+                  static_cast<size_t>(cols) * sizeof(T));
+    ASSERT_EQ(iface()->buffer_write(b.be, buf, 0, shadow.data(), shadow.size(), &b.err), UCE_OK) << b.err.message;
+  }
+  std::vector<const uce_tensor*> outputs;  // regions ops may write
+  void mark_output(const uce_tensor& t) { outputs.push_back(&t); }
+  std::vector<float> download(const uce_tensor& t) {  // strided f32 -> packed; checks canaries
+    std::vector<uint8_t> now(shadow.size());
+    EXPECT_EQ(iface()->buffer_read(b.be, buf, 0, now.data(), now.size(), &b.err), UCE_OK) << b.err.message;
+    std::vector<float> out;
+    mark_output(t);
+    for (const uce_tensor* o : outputs) {
+      const int64_t rows = o->ndim == 2 ? o->ne[0] : 1, cols = o->ndim == 2 ? o->ne[1] : o->ne[0];
+      const int64_t stride = o->ndim == 2 ? o->stride[0] : cols;
+      if (o == &t) out.resize(static_cast<size_t>(rows * cols));
+      for (int64_t r = 0; r < rows; ++r) {
+        const size_t at = o->offset + static_cast<size_t>(r * stride) * 4;
+        if (o == &t) std::memcpy(&out[static_cast<size_t>(r * cols)], &now[at], static_cast<size_t>(cols) * 4);
+        std::memcpy(&shadow[at], &now[at], static_cast<size_t>(cols) * 4);  // outputs are expected to change
+      }
+    }
+    size_t bad = 0;
+    for (size_t i = 0; i < now.size(); ++i) bad += now[i] != shadow[i];
+    EXPECT_EQ(bad, 0u) << "bytes outside the op's output changed (canaries)";
+    return out;
+  }
+};
+
+std::vector<float> random_values(size_t n, uint32_t seed, float lo = -1.f, float hi = 1.f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = u(rng);
+  return v;
+}
+
+void expect_close(const std::vector<float>& got, const std::vector<double>& want, double tol, const char* what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  double worst = 0;
+  size_t at = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(got[i])) << what << " element " << i << " is not finite";
+    const double e = std::fabs(got[i] - want[i]) / (1.0 + std::fabs(want[i]));
+    if (e > worst) { worst = e; at = i; }
+  }
+  EXPECT_LE(worst, tol) << what << ": element " << at << " got " << got[at] << " want " << want[at];
+}
+
+uce_op make_op(int type, std::vector<const uce_tensor*> srcs, const uce_tensor* dst) {
+  uce_op op{};
+  op.struct_size = sizeof(op);
+  op.type = type;
+  op.scale = 1.0f;
+  op.n_srcs = static_cast<int32_t>(srcs.size());
+  for (size_t i = 0; i < srcs.size(); ++i) op.srcs[i] = srcs[i];
+  op.dst = dst;
+  op.name = "test";
+  return op;
+}
+
+// ---- CPU reference (ops.hpp), double accumulation ---------------------------------------------
+std::vector<double> ref_linear(const std::vector<float>& x, const std::vector<float>& w, const std::vector<float>& bias,
+                               int n, int k, int m, int act) {
+  std::vector<double> y(static_cast<size_t>(n) * m);
+  for (int i = 0; i < n; ++i)
+    for (int o = 0; o < m; ++o) {
+      double s = bias.empty() ? 0.0 : bias[o];
+      for (int c = 0; c < k; ++c) s += static_cast<double>(x[i * k + c]) * w[o * k + c];
+      if (act == UCE_ACT_GELU) s = 0.5 * s * (1.0 + std::erf(s / std::sqrt(2.0)));
+      if (act == UCE_ACT_RELU) s = std::max(s, 0.0);
+      y[static_cast<size_t>(i) * m + o] = s;
+    }
+  return y;
+}
+
+std::vector<double> ref_layernorm(const std::vector<double>& v, const std::vector<float>& g, const std::vector<float>& b,
+                                  int n, int d, float eps, int act, float scale) {
+  std::vector<double> y(v.size());
+  for (int i = 0; i < n; ++i) {
+    double mean = 0, var = 0;
+    for (int c = 0; c < d; ++c) mean += v[i * d + c];
+    mean /= d;
+    for (int c = 0; c < d; ++c) var += (v[i * d + c] - mean) * (v[i * d + c] - mean);
+    var /= d;
+    for (int c = 0; c < d; ++c) {
+      double t = (v[i * d + c] - mean) / std::sqrt(var + eps) * g[c] + b[c];
+      if (act == UCE_ACT_GELU) t = 0.5 * t * (1.0 + std::erf(t / std::sqrt(2.0)));
+      y[i * d + c] = t * scale;
+    }
+  }
+  return y;
+}
+
+std::vector<double> ref_attention(const std::vector<float>& qkv, const std::vector<int32_t>& seg,
+                                  const std::vector<float>& bias, const std::vector<uint8_t>& mask,
+                                  const std::vector<int32_t>& rows, int d, int heads, double scale) {
+  const int hd = d / heads;
+  std::vector<double> out(rows.size() * static_cast<size_t>(d), 0.0);
+  for (size_t qi = 0; qi < rows.size(); ++qi) {
+    const int i = rows[qi];
+    size_t s = 0;
+    while (!(seg[s] <= i && i < seg[s + 1])) ++s;
+    for (int h = 0; h < heads; ++h) {
+      std::vector<double> logits;
+      std::vector<int> keys;
+      for (int j = seg[s]; j < seg[s + 1]; ++j) {
+        if (!mask.empty() && mask[j]) continue;
+        double dot = 0;
+        for (int c = 0; c < hd; ++c) dot += static_cast<double>(qkv[i * 3 * d + h * hd + c]) * qkv[j * 3 * d + d + h * hd + c];
+        logits.push_back(dot * scale + (bias.empty() ? 0.0 : bias[j]));
+        keys.push_back(j);
+      }
+      if (keys.empty()) continue;  // all keys masked: zeros
+      const double mx = *std::max_element(logits.begin(), logits.end());
+      double sum = 0;
+      for (double& l : logits) sum += (l = std::exp(l - mx));
+      for (int c = 0; c < hd; ++c) {
+        double acc = 0;
+        for (size_t t = 0; t < keys.size(); ++t) acc += logits[t] / sum * qkv[keys[t] * 3 * d + 2 * d + h * hd + c];
+        out[qi * d + h * hd + c] = acc;
+      }
+    }
+  }
+  return out;
+}
+
+// ---- tests ------------------------------------------------------------------------------------
+
+TEST(VulkanPlugin, HeaderAndProbe) {
+  ASSERT_NE(plugin(), nullptr) << dlerror();
+  EXPECT_EQ(plugin()->abi_major, UCE_ABI_MAJOR);
+  EXPECT_EQ(plugin()->kind, UCE_PLUGIN_BACKEND);
+  EXPECT_STREQ(plugin()->name, "vulkan");
+  char why[256] = "";
+  const int32_t score = plugin()->probe(why, sizeof(why));
+  EXPECT_GE(score, 0);
+  EXPECT_GT(std::strlen(why), 0u) << "probe must always say what it found or why not";
+}
+
+TEST(VulkanPlugin, DeviceSelectionErrorsNameTheOption) {
+  REQUIRE_VULKAN();
+  uce_backend_options o = default_options();
+  o.device_index = 999;
+  Backend bad_index(o);
+  EXPECT_EQ(bad_index.be, nullptr);
+  EXPECT_NE(std::string(bad_index.err.message).find("device_index"), std::string::npos) << bad_index.err.message;
+  o = default_options();
+  o.device_name = "no-such-gpu-anywhere";
+  Backend bad_name(o);
+  EXPECT_EQ(bad_name.be, nullptr);
+  EXPECT_NE(std::string(bad_name.err.message).find("device_name"), std::string::npos) << bad_name.err.message;
+  o = default_options();
+  o.device_index = 0;  // index 0 always exists when the probe succeeded
+  Backend first(o);
+  EXPECT_NE(first.be, nullptr) << first.err.message;
+}
+
+TEST(VulkanPlugin, DescribeReportsCapabilities) {
+  REQUIRE_VULKAN();
+  Backend b;
+  ASSERT_NE(b.be, nullptr) << b.err.message;
+  char line[512] = "";
+  iface()->describe(b.be, line, sizeof(line));
+  const std::string s = line;
+  for (const char* key : {"vulkan:", "subgroup", "shared", "max binding", "fp16 storage", "coopmat", "linear:"})
+    EXPECT_NE(s.find(key), std::string::npos) << "missing '" << key << "' in: " << s;
+}
+
+TEST(VulkanPlugin, RefusesTensorsBeyondTheBindingRange) {
+  REQUIRE_VULKAN();
+  Backend b;
+  ASSERT_NE(b.be, nullptr) << b.err.message;
+  uce_tensor x{}, y{};
+  x.dtype = y.dtype = UCE_F32;
+  x.ndim = y.ndim = 2;
+  x.ne[0] = y.ne[0] = int64_t(1) << 21;  // 2^21 x 1024 f32 = 8 GiB: over any maxStorageBufferRange
+  x.ne[1] = y.ne[1] = 1024;
+  x.stride[0] = y.stride[0] = 1024;
+  x.stride[1] = y.stride[1] = 1;
+  uce_op op = make_op(UCE_OP_GELU, {&x}, &y);
+  char why[256] = "";
+  EXPECT_EQ(iface()->supports_op(b.be, &op, why, sizeof(why)), 0);
+  EXPECT_NE(std::string(why).find("maxStorageBufferRange"), std::string::npos) << why;
+}
+
+TEST(VulkanPlugin, RowsBeyondTheWorkgroupCountLimitAreSplit) {
+  REQUIRE_VULKAN();
+  Backend b;
+  ASSERT_NE(b.be, nullptr) << b.err.message;
+  const int n = 70001, d = 3;  // > 65535, the usual maxComputeWorkGroupCount[1]
+  Arena a(b, static_cast<size_t>(n) * d * 4 * 2 + 4 * d + 64);
+  uce_tensor x = a.place(16, UCE_F32, {n, d});
+  uce_tensor bias = a.place(16 + static_cast<size_t>(n) * d * 4, UCE_F32, {1, d});
+  uce_tensor y = a.place(32 + static_cast<size_t>(n) * d * 4 + 4 * d, UCE_F32, {n, d});
+  const auto xv = random_values(static_cast<size_t>(n) * d, 1), bv = random_values(d, 2);
+  a.upload(x, xv);
+  a.upload(bias, bv);
+  uce_op op = make_op(UCE_OP_ADD, {&x, &bias}, &y);
+  ASSERT_EQ(iface()->compute(b.be, &op, &b.err), UCE_OK) << b.err.message;
+  ASSERT_EQ(iface()->synchronize(b.be, &b.err), UCE_OK) << b.err.message;
+  std::vector<double> want(xv.size());
+  for (size_t i = 0; i < want.size(); ++i) want[i] = static_cast<double>(xv[i]) + bv[i % d];
+  expect_close(a.download(y), want, 1e-6, "broadcast add over 70001 rows");
+}
+
+// One buffer larger than lavapipe's 128 MiB maxStorageBufferRange: each tensor is bound through
+// its own window, so tensors placed past 128 MiB still work.
+TEST(VulkanPlugin, TensorsDeepInsideABufferLargerThanTheBindingRange) {
+  REQUIRE_VULKAN();
+  Backend b;
+  ASSERT_NE(b.be, nullptr) << b.err.message;
+  const size_t mib = size_t(1) << 20, bytes = 200 * mib;
+  uce_buffer* buf = nullptr;
+  ASSERT_EQ(iface()->buffer_alloc(b.be, bytes, &buf, &b.err), UCE_OK) << b.err.message;
+  const int n = 33, d = 65;
+  const auto xv = random_values(static_cast<size_t>(n) * d, 31);
+  const size_t x_off = 150 * mib + 4, y_off = 190 * mib + 8;
+  ASSERT_EQ(iface()->buffer_write(b.be, buf, x_off, xv.data(), xv.size() * 4, &b.err), UCE_OK) << b.err.message;
+  uce_tensor x{}, y{};
+  for (uce_tensor* t : {&x, &y}) {
+    t->buffer = buf;
+    t->dtype = UCE_F32;
+    t->ndim = 2;
+    t->ne[0] = n;
+    t->ne[1] = d;
+    t->stride[0] = d;
+    t->stride[1] = 1;
+  }
+  x.offset = x_off;
+  y.offset = y_off;
+  uce_op op = make_op(UCE_OP_SCALE, {&x}, &y);
+  op.scale = -2.5f;
+  ASSERT_EQ(iface()->compute(b.be, &op, &b.err), UCE_OK) << b.err.message;
+  ASSERT_EQ(iface()->synchronize(b.be, &b.err), UCE_OK) << b.err.message;
+  std::vector<float> got(xv.size());
+  ASSERT_EQ(iface()->buffer_read(b.be, buf, y_off, got.data(), got.size() * 4, &b.err), UCE_OK) << b.err.message;
+  std::vector<double> want(xv.begin(), xv.end());
+  for (double& v : want) v *= -2.5;
+  expect_close(got, want, 1e-7, "scale at 190 MiB");
+  iface()->buffer_free(b.be, buf);
+}
+
+// linear -> layernorm(+residual, gelu, scale) -> linear recorded in ONE batch, tensors at offsets
+// that are not multiples of the storage-buffer alignment: exercises barriers and offset binding.
+TEST(VulkanPlugin, DependentOpsInOneBatchWithUnalignedOffsets) {
+  REQUIRE_VULKAN();
+  Backend b;
+  ASSERT_NE(b.be, nullptr) << b.err.message;
+  const int n = 37, k = 70, m = 45, m2 = 19;
+  size_t off = 4;  // deliberately 4-byte aligned only
+  Arena a(b, 64 * 1024);
+  auto next = [&](int dtype, std::vector<int64_t> ne, int64_t stride = 0) {
+    uce_tensor t = a.place(off, dtype, ne, stride);
+    const int64_t rows = ne.size() == 2 ? ne[0] : 1, cols = ne.size() == 2 ? (stride ? stride : ne[1]) : ne[0];
+    off += static_cast<size_t>(rows * cols) * 4 + 12;  // 12-byte gaps are canaries
+    return t;
+  };
+  uce_tensor x = next(UCE_F32, {n, k}, k + 3), w = next(UCE_F32, {m, k}), bias = next(UCE_F32, {m});
+  uce_tensor h = next(UCE_F32, {n, m}), res = next(UCE_F32, {n, m}), g = next(UCE_F32, {m}), be = next(UCE_F32, {m});
+  uce_tensor ln = next(UCE_F32, {n, m}), w2 = next(UCE_F32, {m2, m}), out = next(UCE_F32, {n, m2}, m2 + 1);
+  const auto xv = random_values(static_cast<size_t>(n) * k, 3), wv = random_values(static_cast<size_t>(m) * k, 4, -0.2f, 0.2f);
+  const auto bv = random_values(m, 5), rv = random_values(static_cast<size_t>(n) * m, 6), gv = random_values(m, 7, 0.5f, 1.5f);
+  const auto bev = random_values(m, 8), w2v = random_values(static_cast<size_t>(m2) * m, 9, -0.3f, 0.3f);
+  a.upload(x, xv); a.upload(w, wv); a.upload(bias, bv); a.upload(res, rv); a.upload(g, gv); a.upload(be, bev); a.upload(w2, w2v);
+
+  uce_op lin = make_op(UCE_OP_LINEAR, {&x, &w, &bias}, &h);
+  lin.activation = UCE_ACT_RELU;
+  uce_op norm = make_op(UCE_OP_LAYERNORM, {&h, &g, &be, &res}, &ln);
+  norm.activation = UCE_ACT_GELU;
+  norm.eps = 1e-5f;
+  norm.scale = 0.5f;
+  uce_op lin2 = make_op(UCE_OP_LINEAR, {&ln, &w2, nullptr}, &out);
+  for (uce_op* op : {&lin, &norm, &lin2}) {
+    char why[256] = "";
+    ASSERT_EQ(iface()->supports_op(b.be, op, why, sizeof(why)), 1) << why;
+    ASSERT_EQ(iface()->compute(b.be, op, &b.err), UCE_OK) << b.err.message;
+  }
+  ASSERT_EQ(iface()->synchronize(b.be, &b.err), UCE_OK) << b.err.message;
+
+  a.mark_output(h);
+  a.mark_output(ln);
+  a.mark_output(out);
+  const auto hv = ref_linear(xv, wv, bv, n, k, m, UCE_ACT_RELU);
+  std::vector<double> v(hv.size());
+  for (size_t i = 0; i < v.size(); ++i) v[i] = hv[i] + rv[i];
+  const auto lnv = ref_layernorm(v, gv, bev, n, m, 1e-5f, UCE_ACT_GELU, 0.5f);
+  const std::vector<float> lnf(lnv.begin(), lnv.end());
+  const auto outv = ref_linear(lnf, w2v, {}, n, m, m2, UCE_ACT_NONE);
+  expect_close(a.download(h), hv, 2e-5, "linear+relu");
+  expect_close(a.download(ln), lnv, 2e-5, "layernorm+res+gelu*0.5");
+  expect_close(a.download(out), outv, 2e-5, "second linear");
+}
+
+struct AttnCase {
+  int d, heads;
+  std::vector<int32_t> lengths;
+  bool bias, mask, sparse_queries;
+};
+
+class VulkanAttention : public ::testing::TestWithParam<AttnCase> {};
+
+TEST_P(VulkanAttention, MatchesReference) {
+  REQUIRE_VULKAN();
+  const AttnCase& c = GetParam();
+  Backend b;
+  ASSERT_NE(b.be, nullptr) << b.err.message;
+  std::vector<int32_t> seg{0};
+  for (int32_t l : c.lengths) seg.push_back(seg.back() + l);
+  const int n = seg.back();
+  std::vector<int32_t> rows;
+  for (int i = 0; i < n; ++i)
+    if (!c.sparse_queries || i % 7 == 3) rows.push_back(c.sparse_queries ? n - 1 - i : i);
+  const auto qkv = random_values(static_cast<size_t>(n) * 3 * c.d, 11, -1.5f, 1.5f);
+  std::vector<float> bias = c.bias ? random_values(n, 12, -2.f, 2.f) : std::vector<float>{};
+  std::vector<uint8_t> mask;
+  if (c.mask) {
+    mask.resize(n);
+    for (int j = 0; j < n; ++j) mask[j] = (j % 5 == 1) || (j >= seg[1] && j < seg[2]);  // sequence 1 fully masked
+  }
+  Arena a(b, 4 * (static_cast<size_t>(n) * 3 * c.d + 4 * n + rows.size() * c.d + seg.size()) + 1024);
+  size_t off = 4;
+  uce_tensor tq = a.place(off, UCE_F32, {n, 3 * c.d}); off += static_cast<size_t>(n) * 3 * c.d * 4 + 8;
+  uce_tensor ts = a.place(off, UCE_I32, {static_cast<int64_t>(seg.size())}); off += seg.size() * 4 + 8;
+  uce_tensor tb = a.place(off, UCE_F32, {n}); off += static_cast<size_t>(n) * 4 + 4;
+  uce_tensor tm = a.place(off, UCE_U8, {n}); off += static_cast<size_t>(n) + 3;  // u8 at an odd offset
+  off = (off + 3) & ~size_t(3);
+  uce_tensor tr = a.place(off, UCE_I32, {static_cast<int64_t>(rows.size())}); off += rows.size() * 4 + 8;
+  uce_tensor td = a.place(off, UCE_F32, {static_cast<int64_t>(rows.size()), c.d});
+  a.upload(tq, qkv);
+  a.upload(ts, seg);
+  if (c.bias) a.upload(tb, bias);
+  if (c.mask) a.upload(tm, mask);
+  a.upload(tr, rows);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c.d / c.heads));
+  uce_op op = make_op(UCE_OP_ATTENTION, {&tq, &ts, c.bias ? &tb : nullptr, c.mask ? &tm : nullptr, &tr}, &td);
+  op.n_heads = c.heads;
+  op.scale = static_cast<float>(scale);
+  char why[256] = "";
+  ASSERT_EQ(iface()->supports_op(b.be, &op, why, sizeof(why)), 1) << why;
+  ASSERT_EQ(iface()->compute(b.be, &op, &b.err), UCE_OK) << b.err.message;
+  ASSERT_EQ(iface()->synchronize(b.be, &b.err), UCE_OK) << b.err.message;
+  expect_close(a.download(td), ref_attention(qkv, seg, bias, mask, rows, c.d, c.heads, scale), 2e-5, "attention");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Variants, VulkanAttention,
+    ::testing::Values(AttnCase{128, 2, {40, 9, 70}, true, true, false},    // hd 64, 16 queries per workgroup
+                      AttnCase{128, 2, {40, 9, 70}, true, false, true},    // hd 64, scattered queries: 1 per workgroup
+                      AttnCase{192, 2, {33, 20, 1}, false, true, false},   // hd 96: the hd<=128 variant
+                      AttnCase{40, 5, {17, 6, 50}, true, true, true},      // hd 8
+                      AttnCase{256, 2, {5, 3, 21}, true, true, true}));   // hd 128, sparse -> hd128 variant
+
+TEST(VulkanPlugin, PipelineCacheIsPersistedAndReused) {
+  REQUIRE_VULKAN();
+  const auto dir = std::filesystem::temp_directory_path() / ("uce-vk-cache-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string dir_s = dir.string();
+  uce_backend_options o = default_options();
+  o.cache_dir = dir_s.c_str();
+  for (int round = 0; round < 2; ++round) {
+    Backend b(o);
+    ASSERT_NE(b.be, nullptr) << b.err.message;
+    Arena a(b, 1024);
+    uce_tensor x = a.place(0, UCE_F32, {4, 8}), y = a.place(512, UCE_F32, {4, 8});
+    const auto xv = random_values(32, 21);
+    a.upload(x, xv);
+    uce_op op = make_op(UCE_OP_RELU, {&x}, &y);
+    ASSERT_EQ(iface()->compute(b.be, &op, &b.err), UCE_OK) << b.err.message;
+    ASSERT_EQ(iface()->synchronize(b.be, &b.err), UCE_OK) << b.err.message;
+    std::vector<double> want(xv.begin(), xv.end());
+    for (double& v : want) v = std::max(v, 0.0);
+    expect_close(a.download(y), want, 0, "relu");
+  }
+  size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    EXPECT_NE(e.path().filename().string().find("uce-vulkan-"), std::string::npos);
+    EXPECT_GT(std::filesystem::file_size(e.path()), 16u);
+    ++files;
+  }
+  EXPECT_EQ(files, 1u) << "one cache file per device/driver, rewritten in place";
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
