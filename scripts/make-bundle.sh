@@ -11,7 +11,7 @@ rm -rf "$OUT"
 cmake --install "$BUILD" --prefix "$OUT" >/dev/null
 mkdir -p "$OUT/lib"
 # Libraries every Linux has (and must come from the host: glibc, the C++ runtime, GPU drivers).
-skip='^(linux-vdso|ld-linux|libc\.|libm\.|libdl\.|libpthread\.|librt\.|libstdc\+\+|libgcc_s|libvulkan|libOpenCL|libcuda|libnvidia)'
+skip='^(linux-vdso|ld-linux|libc\.|libm\.|libdl\.|libpthread\.|librt\.|libresolv\.|libnss_|libutil\.|libanl\.|libstdc\+\+|libgcc_s|libvulkan|libOpenCL|libcuda|libnvidia)'
 for f in "$OUT"/bin/* "$OUT"/lib/uce-engine/plugins/*.so; do
   ldd "$f" 2>/dev/null | awk '/=> \// {print $1, $3}' | while read -r name path; do
     if ! [[ $name =~ $skip ]] && [ ! -e "$OUT/lib/$name" ]; then cp -L "$path" "$OUT/lib/$name"; fi

@@ -2,6 +2,7 @@
 #include "uce/executor.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <sstream>
 
@@ -437,7 +438,12 @@ Status Executor::run(int64_t tokens, int64_t sequences, const std::map<int, cons
     }
     ts.push_back(tensor(im.home_slot[n.dst]));
     const uce_op op = op_of(n, srcs, &ts.back());
+    const auto t0 = std::chrono::steady_clock::now();
     UCE_TRY(im.backends[b]->compute(op));
+    if (node_timer_) {
+      UCE_TRY(im.backends[b]->synchronize());
+      node_timer_(static_cast<int>(ni), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
     for (int si : im.copies_after[ni]) {  // move the result to other backends that need it
       const Slot& dst = im.slots[si];
       const Slot& src = im.slots[im.home_slot[n.dst]];

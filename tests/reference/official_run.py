@@ -15,9 +15,10 @@ the line-by-line notes say which official function a step stands for):
   3. data_utils.adata_path_to_prot_chrom_starts: token = index of the upper-cased symbol among the
      upper-cased .pt keys (dict order) + species offset; chromosome code = pandas Categorical code
      of species + "_" + chromosome over ALL csv rows; start = csv start.
-     ONE deliberate deviation: the official code raises KeyError when a kept gene has no csv row;
-     here (as in shared/spec/cell-sentences.md §1.4) such genes are dropped before the counts are
-     taken, and listed on stderr.
+     ONE deliberate deviation: the official code raises KeyError when a kept gene has no csv row
+     (its upper-cased symbol is not a csv gene_symbol as stored); here, as in
+     shared/spec/cell-sentences.md §1.4, such genes are dropped before the counts are taken and
+     listed on stderr.
   4. counts: data_to_torch_X(...).numpy() (float32) stored in an int64 memmap, i.e. truncation.
   5. eval_data.MultiDatasetSentences.__getitem__ + sample_cell_sentences, cell after cell in row
      order with num_workers=0, from ONE np.random stream seeded once with np.random.seed(seed):
@@ -31,10 +32,12 @@ the line-by-line notes say which official function a step stands for):
 usage:
   /usr/bin/python3 tests/reference/official_run.py --h5ad demo/cells.h5ad --files demo \
       --seed 0 --batch-size 4 --out tests/fixtures/official_run/seed0_b4
-Writes <out>.npy (float32 [cells, output_dim]), <out>.obs.txt (kept cell names, one a line) and,
-with --sentences, <out>.sentences.npy (int64 [cells, pad_length], PAD after each sentence).
+Writes <out>.npy (float32 [cells, output_dim]), <out>.obs.txt (kept cell names, one a line),
+<out>.sentences.txt (per cell: name, sentence length, SHA-256 of its int64 token ids) and, with
+--sentences, <out>.sentences.npy (int64 [cells, pad_length], PAD after each sentence).
 """
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -80,6 +83,8 @@ def align_genes(var_names, species, pe_path, csv_path, offset):
     table = pd.read_csv(csv_path)
     spec_chrom = pd.Categorical(table["species"] + "_" + table["chromosome"])
     table["spec_chrom"] = spec_chrom
+    # official: spec_chrom.loc[[k.upper() for k in adata.var_names]]: the dataset's symbol
+    # upper-cased, the csv's symbol as stored (a mixed-case csv symbol such as C10orf125 is not found)
     rows = table[table["species"] == species].set_index("gene_symbol")
     if rows.index.has_duplicates:
         raise SystemExit(f"{csv_path}: duplicate gene_symbol rows for {species}: the official lookup breaks")
@@ -231,6 +236,10 @@ def main():
     np.save(a.out + ".npy", emb.astype(np.float32))
     with open(a.out + ".obs.txt", "w") as f:
         f.write("\n".join(names) + "\n")
+    with open(a.out + ".sentences.txt", "w") as f:
+        f.write("# cell length sha256(int64 little-endian token ids of the sentence, no padding)\n")
+        for name, sent in zip(names, sentences):
+            f.write(f"{name} {len(sent)} {hashlib.sha256(np.asarray(sent, dtype='<i8').tobytes()).hexdigest()}\n")
     if a.sentences:
         S = np.full((len(sentences), pad_length), pad, dtype=np.int64)
         for i, s in enumerate(sentences):

@@ -145,6 +145,198 @@ def case_dry_run(args):
     print("ok: dry run lists the plan")
 
 
+# --- UCE-brain end to end: uce-run against an independent Python re-enactment of UCE-brain's own
+# inference (tests/fixtures/brain_e2e, made by tests/reference/make_brain_e2e_fixture.py).
+
+def brain_config(args, fx, name, spec):
+    """A uce-brain run config for one run of the fixture's manifest (absolute paths)."""
+    tiny = os.path.join(args.source, "tests/fixtures/uce_brain_tiny")
+    out = os.path.join(args.work, name + ".h5ad")
+    lay = dict(spec["layout_in_run_config"])
+    sample = f"sample_size = {lay.pop('sample_size')}" if "sample_size" in lay else ""
+    layout = "\n".join(f"{k} = {v}" for k, v in lay.items())
+    text = f"""
+[input]
+path = "{fx}/cells.h5ad"
+species = "human"
+[filter]
+enabled = false
+[model]
+family = "uce-brain"
+checkpoint = "{tiny}/{spec['model']}"
+gene_mapping = "{tiny}/gene_mapping.json"
+case_insensitive = {str(spec['case_insensitive']).lower()}
+{layout}
+[sampling]
+mode = "numpy-per-cell"
+{sample}
+[batching]
+cells_per_batch = 7
+[output]
+path = "{out}"
+report = false
+"""
+    path = os.path.join(args.work, name + ".toml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path, out
+
+
+def gene_keys(source):
+    """token -> (chrom, start) of every gene of the tiny gene mapping (for the tie tolerance)."""
+    import json
+    with open(os.path.join(source, "tests/fixtures/uce_brain_tiny/gene_mapping.json")) as f:
+        human = json.load(f)["human"]
+    return {int(g["protein_embedding_id"]): (int(g["chromosome_id"]), int(g["location"])) for g in human.values()}
+
+
+def same_up_to_ties(got, want, keys):
+    """cell-sentences.md §3: equal token for token, except that DIFFERENT genes with the same
+    chromosome and start may come out in either order (numpy's sort is not stable)."""
+    if len(got) != len(want):
+        return False
+    kg = [keys.get(t, ("special", t)) for t in got]
+    kw = [keys.get(t, ("special", t)) for t in want]
+    if kg != kw:
+        return False
+    i = 0
+    while i < len(kw):
+        j = i
+        while j < len(kw) and kw[j] == kw[i]:
+            j += 1
+        if sorted(got[i:j]) != sorted(want[i:j]):
+            return False
+        i = j
+    return True
+
+
+def case_brain_numpy_per_cell(args):
+    import json
+    import anndata
+    fx = os.path.join(args.source, "tests/fixtures/brain_e2e")
+    with open(os.path.join(fx, "manifest.json")) as f:
+        manifest = json.load(f)
+    keys = gene_keys(args.source)
+    cells = manifest["cells"]
+    for name, spec in manifest["runs"].items():
+        cfg, out = brain_config(args, fx, name, spec)
+        sent_path = os.path.join(args.work, name + "_sentences.npy")
+        run(args, cfg, f"output.sentences={sent_path}")
+        lay = spec["layout"]
+
+        # Sentences: every cell, in row order, token for token (ties only as the spec allows).
+        want = np.load(os.path.join(fx, spec["sentences"]))
+        lengths = np.load(os.path.join(fx, spec["lengths"]))
+        got = np.load(sent_path)
+        assert got.shape[0] == len(cells), f"{name}: {got.shape[0]} sentences for {len(cells)} cells"
+        bad = []
+        for i, n in enumerate(lengths):
+            g = got[i].tolist()
+            n_got = len(g)
+            while n_got > 0 and g[n_got - 1] == lay["pad_token"]:
+                n_got -= 1
+            if not same_up_to_ties(g[:n_got], want[i, :n].tolist(), keys):
+                bad.append(i)
+        assert not bad, (f"{name}: sentences differ from the Python re-enactment in cells {bad}; first: "
+                         f"got {got[bad[0]].tolist()}\nwant {want[bad[0], :lengths[bad[0]]].tolist()}")
+
+        # Output: opens with h5py and anndata, right cell names, embeddings of the float64 reference.
+        names, emb = embeddings(out)
+        assert names == cells, f"{name}: cell names {names[:3]}... != {cells[:3]}..."
+        ref64 = np.load(os.path.join(fx, spec["embedding64"]))
+        assert emb.shape == ref64.shape, f"{name}: embeddings {emb.shape}, expected {ref64.shape}"
+        assert emb.dtype == np.float32, emb.dtype
+        dist = np.linalg.norm(emb.astype(np.float64) - ref64, axis=1)
+        worst = int(dist.argmax())
+        assert dist.max() <= 1e-5, f"{name}: max L2 distance to the float64 reference {dist.max():.3e} (cell {worst})"
+        a = anndata.read_h5ad(out)
+        assert list(a.obs_names) == cells
+        assert np.array_equal(np.asarray(a.obsm["X_uce"]), emb)
+        src = anndata.read_h5ad(os.path.join(fx, "cells.h5ad"))
+        assert list(a.obs["cell_type"]) == list(src.obs["cell_type"]), f"{name}: obs not carried over"
+        ref32 = np.load(os.path.join(fx, spec["embedding32"])).astype(np.float64)
+        print(f"ok: {name} ({spec['readout']}, pad rows {spec['pad_rows']}, case_insensitive "
+              f"{spec['case_insensitive']}): {len(cells)} sentences equal; max L2 to float64 reference "
+              f"{dist.max():.2e} (float32 reference {np.linalg.norm(ref32 - ref64, axis=1).max():.2e})")
+
+
+def official_sentence_digests(path):
+    """name -> (length, sha256 of the int64 token ids), as tests/reference/official_run.py writes them."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("#"):
+                name, n, digest = line.split()
+                out[name] = (int(n), digest)
+    return out
+
+
+def case_official_legacy_compat(args):
+    """numpy-legacy sampling + compat batches of B reproduce the OFFICIAL UCE run seeded with
+    np.random.seed(0) at batch size B (B = 4, 2, and no compat = official B = 1). Expected values:
+    tests/fixtures/official_run, made by tests/reference/official_run.py (an independent
+    re-enactment of the official scripts, PyTorch float32).
+    Tolerance 1e-5 per-cell L2: measured 6.6e-7 (engine vs official float32) and 7.8e-7 (official
+    float32 vs float64); one different token or one different padding moves a cell by >= 6.7e-3."""
+    import hashlib
+    fix = os.path.join(args.source, "tests", "fixtures", "official_run")
+    with open(os.path.join(fix, "seed0_b4.obs.txt")) as f:
+        ref_names = f.read().split()
+    ref = {b: np.load(os.path.join(fix, f"seed0_b{b}.npy")).astype(np.float64) for b in (1, 2, 4)}
+    digests = official_sentence_digests(os.path.join(fix, "seed0_b4.sentences.txt"))
+    legacy = ["sampling.mode=numpy-legacy", "sampling.seed=0"]
+
+    def embed(name, *sets):
+        cfg, out = demo_config(args, name)
+        run(args, cfg, *sets)
+        names, e = embeddings(out)
+        assert names == ref_names, f"{name}: cell names/order differ from the official run"
+        return e.astype(np.float64)
+
+    def dist(a, b):
+        return np.linalg.norm(a - b, axis=1)
+
+    # 1. sentences: token for token the official ones (length + SHA-256 per cell)
+    sent_path = os.path.join(args.work, "legacy_b4_sentences.npy")
+    e4 = embed("legacy_b4", *legacy, "batching.compat_batch_size=4", f"output.sentences={sent_path}")
+    got = np.load(sent_path)
+    lengths = np.array([digests[n][0] for n in ref_names])
+    bad = [n for n, row, (k, d) in ((n, got[i], digests[n]) for i, n in enumerate(ref_names))
+           if (k > row.shape[0] or (row[k:] != 0).any() or
+               hashlib.sha256(row[:k].astype("<i8").tobytes()).hexdigest() != d)]
+    assert not bad, f"{len(bad)} sentences differ from the official run, first {bad[:5]}"
+
+    # 2. embeddings: compat 4 = official B=4; compat 2 = official B=2; no compat = official B=1
+    e2 = embed("legacy_b2", *legacy, "batching.compat_batch_size=2")
+    e1 = embed("legacy_nocompat", *legacy)
+    worst = {}
+    for b, e in ((4, e4), (2, e2), (1, e1)):
+        d = dist(e, ref[b])
+        worst[b] = d.max()
+        assert d.max() <= 1e-5, f"B={b} vs official: max L2 {d.max():.3e} (cell {ref_names[d.argmax()]})"
+
+    # 3. the padding quirk is real: a cell padded in its official batch of 4 differs from B=1,
+    #    an unpadded one does not; same for the cells whose padding differs between B=2 and B=4
+    def pads(b):
+        p = np.zeros_like(lengths)
+        for s in range(0, len(lengths), b):
+            p[s:s + b] = lengths[s:s + b].max() - lengths[s:s + b]
+        return p
+    p4, p2 = pads(4), pads(2)
+    assert (p4 > 0).sum() >= 10, "too few padded cells in the demo to show the quirk"
+    q41, q42 = dist(e4, e1), dist(e4, e2)
+    assert q41[p4 > 0].min() > 1e-3, f"padded cells barely move with compat 4: {q41[p4 > 0].min():.3e}"
+    assert q41[p4 == 0].max() <= 1e-5, f"unpadded cells moved with compat 4: {q41[p4 == 0].max():.3e}"
+    assert (p4 != p2).sum() >= 5 and q42[p4 != p2].min() > 1e-3, "compat 2 and 4 do not differ where padding does"
+
+    # 4. the engine's default sampler gives other sentences, hence other embeddings
+    ed = embed("percell_b4", "batching.compat_batch_size=4")
+    dd = dist(ed, ref[4])
+    assert dd.min() > 1e-3, f"per-cell sampling vs official legacy: min L2 only {dd.min():.3e}"
+    print(f"ok: {len(ref_names)} official sentences equal; max L2 to official B=4/2/1: "
+          f"{worst[4]:.2e}/{worst[2]:.2e}/{worst[1]:.2e}; {(p4 > 0).sum()} cells padded at B=4 move by "
+          f">= {q41[p4 > 0].min():.2e}; per-cell sampling moves every cell by >= {dd.min():.2e}")
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("case")

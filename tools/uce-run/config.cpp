@@ -271,10 +271,12 @@ Status Loader::read(const toml::table& root) {
     UCE_TRY_STATUS(r.path("gene_mapping", m.gene_mapping));
     UCE_TRY_STATUS(r.boolean("case_insensitive", m.case_insensitive));
     UCE_TRY_STATUS(r.path("protein_embeddings", m.protein_embeddings));
+    UCE_TRY_STATUS(r.choice("pad_rows", m.pad_rows, {"auto", "computed", "zeroed"}));
     UCE_TRY_STATUS(r.unknown_keys({"family", "checkpoint", "files", "token_file", "heads",
                                    "chrom_token_offset", "cls_token", "chrom_close_token",
                                    "pad_token", "pad_length", "esm_rows", "full_rows",
-                                   "gene_mapping", "case_insensitive", "protein_embeddings"}));
+                                   "gene_mapping", "case_insensitive", "protein_embeddings",
+                                   "pad_rows"}));
   }
   {
     auto r = reader(root, "sampling");
@@ -412,13 +414,17 @@ Status Loader::check() {
     if (!c.is_set("model.chrom_close_token")) m.chrom_close_token = 2000;
     if (!c.is_set("model.pad_length")) m.pad_length = 2048;
     if (!c.is_set("model.heads")) m.heads = 0;
+    // UCE-brain does no filtering (uce-models.md §2), unless asked to explicitly.
+    if (!c.is_set("filter.enabled")) c.filter.enabled = false;
   } else if (m.heads < 1) {
     return key_error("model.heads", "an integer >= 1 for family \"uce\"", std::to_string(m.heads));
   }
   if (m.esm_rows > m.full_rows)
     return key_error("model.full_rows", "full_rows >= model.esm_rows (" + std::to_string(m.esm_rows) + ")",
                      std::to_string(m.full_rows));
-  if (c.sampling.sample_size + 3 > m.pad_length)
+  // For uce-brain the values actually used may come from config.json; the model checks them.
+  const bool layout_known = m.family != "uce-brain" || (c.is_set("sampling.sample_size") && c.is_set("model.pad_length"));
+  if (layout_known && c.sampling.sample_size + 3 > m.pad_length)
     return key_error("sampling.sample_size",
                      "sample_size + 3 <= model.pad_length (" + std::to_string(m.pad_length) + ")",
                      std::to_string(c.sampling.sample_size));

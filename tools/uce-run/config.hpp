@@ -47,6 +47,7 @@ struct ModelConfig {
   std::string gene_mapping;       // uce-brain gene mapping JSON (resolved)
   bool case_insensitive = false;
   std::string protein_embeddings; // uce: resolved species .pt file
+  std::string pad_rows = "auto"; // uce-brain "mean" readout: padded rows "computed" or "zeroed" (PyTorch's fp32 fast path)
 };
 
 struct SamplingConfig {

@@ -55,7 +55,7 @@ std::string fingerprint_text(const RunConfig& c) {
      << "\nmodel.pad_token=" << m.pad_token << "\nmodel.pad_length=" << m.pad_length
      << "\nmodel.esm_rows=" << m.esm_rows << "\nmodel.full_rows=" << m.full_rows
      << "\nmodel.gene_mapping=" << m.gene_mapping << "\nmodel.case_insensitive=" << m.case_insensitive
-     << "\nmodel.protein_embeddings=" << m.protein_embeddings
+     << "\nmodel.protein_embeddings=" << m.protein_embeddings << "\nmodel.pad_rows=" << m.pad_rows
      << "\nsampling.mode=" << c.sampling.mode << "\nsampling.seed=" << c.sampling.seed
      << "\nsampling.sample_size=" << c.sampling.sample_size
      << "\nbatching.compat_batch_size=" << c.batching.compat_batch_size
@@ -88,6 +88,14 @@ std::string RunConfig::fingerprint() const {
 std::string RunConfig::to_toml() const {
   std::ostringstream os;
   const ModelConfig& m = model;
+  // UCE-brain token layout values the user did not set come from the model's config.json (or the
+  // pilot's defaults) at run time: written as comments, so the file re-runs the same way.
+  auto layout = [&](const std::string& dotted, int64_t value) {
+    const std::string key = dotted.substr(dotted.find('.') + 1);
+    if (m.family == "uce-brain" && !is_set(dotted))
+      return "\n# " + key + " = (from the model's config.json, else the pilot default)";
+    return "\n" + key + " = " + std::to_string(value);
+  };
   os << "# effective uce-run configuration (defaults filled in, paths resolved)\n"
      << "[input]\npath = " << q(input.path) << "\nspecies = " << q(input.species)
      << "\ncounts = " << q(input.counts) << "\ngene_column = " << q(input.gene_column)
@@ -96,14 +104,14 @@ std::string RunConfig::to_toml() const {
      << "\nmin_cells = " << filter.min_cells << "\ncounts_policy = " << q(filter.counts_policy)
      << "\n\n[model]\nfamily = " << q(m.family) << "\ncheckpoint = " << q(m.checkpoint)
      << "\nfiles = " << q(m.files) << "\ntoken_file = " << q(m.token_file) << "\nheads = " << m.heads
-     << "\nchrom_token_offset = " << m.chrom_token_offset << "\ncls_token = " << m.cls_token
-     << "\nchrom_close_token = " << m.chrom_close_token << "\npad_token = " << m.pad_token
-     << "\npad_length = " << m.pad_length << "\nesm_rows = " << m.esm_rows
+     << layout("model.chrom_token_offset", m.chrom_token_offset) << layout("model.cls_token", m.cls_token)
+     << layout("model.chrom_close_token", m.chrom_close_token) << layout("model.pad_token", m.pad_token)
+     << layout("model.pad_length", m.pad_length) << "\nesm_rows = " << m.esm_rows
      << "\nfull_rows = " << m.full_rows << "\ngene_mapping = " << q(m.gene_mapping)
      << "\ncase_insensitive = " << b(m.case_insensitive)
-     << "\nprotein_embeddings = " << q(m.protein_embeddings)
+     << "\nprotein_embeddings = " << q(m.protein_embeddings) << "\npad_rows = " << q(m.pad_rows)
      << "\n\n[sampling]\nmode = " << q(sampling.mode) << "\nseed = " << sampling.seed
-     << "\nsample_size = " << sampling.sample_size
+     << layout("sampling.sample_size", sampling.sample_size)
      << "\n\n[batching]\ncells_per_batch = " << batching.cells_per_batch
      << "\ncompat_batch_size = " << batching.compat_batch_size
      << "\nmax_tokens_per_batch = " << batching.max_tokens_per_batch

@@ -36,7 +36,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> sets;
   bool dry_run = false, quiet = false;
   std::string command_line;
-  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
+  for (int i = 0; i < argc; ++i) {
+    if (i) command_line += ' ';
+    command_line += argv[i];
+  }
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--dry-run") dry_run = true;
@@ -68,15 +71,15 @@ int main(int argc, char** argv) {
   }
   PreparedRun& run = **prepared;
   if (dry_run) {
-    std::cout << "model: " << run.model->summary() << "\n"
-              << "token table: " << run.model->table_choice() << "\n"
+    std::cout << "model: " << run.embedder->summary() << "\n"
+              << "token table: " << run.embedder->table_choice() << "\n"
               << "cells: " << run.cells_in_file << " in file, " << run.cells_kept << " after filtering\n"
               << "genes: " << run.genes_in_file << " in file, " << run.alignment.genes.token.size() << " used\n";
     for (const auto& [why, n] : run.genes_dropped) std::cout << "  dropped genes, " << why << ": " << n << "\n";
     for (const auto* b : run.backend_ptrs) std::cout << "backend " << b->name() << ": " << b->describe() << "\n";
     std::cout << "sampler: " << c.sampling.mode << ", seed " << c.sampling.seed << ", " << c.sampling.sample_size
               << " draws per cell; longest sentence " << run.max_sentence_tokens << " tokens\n"
-              << run.runner->plan_text();
+              << run.embedder->plan_text();
     return 0;
   }
 
@@ -109,8 +112,8 @@ int main(int argc, char** argv) {
     auto info = describe_input_file(role, path);
     if (info) m.inputs.push_back(*info);
   }
-  m.model_summary = {run.model->summary(), "token table: " + run.model->table_choice()};
-  m.backend_plan = plan_rows(run.runner->cell_executor().plan());
+  m.model_summary = {run.embedder->summary(), "token table: " + run.embedder->table_choice()};
+  m.backend_plan = plan_rows(run.embedder->cell_executor().plan());
   m.sampler = c.sampling.mode;
   m.seed = c.sampling.seed;
   m.cells_in_file = run.cells_in_file;
@@ -135,10 +138,13 @@ int main(int argc, char** argv) {
     d.command_line = command_line;
     d.input_path = c.input.path;
     d.output_path = c.output.path;
-    d.model = run.model->summary();
+    d.model = run.embedder->summary();
     std::map<std::string, int> per_backend;
     for (const auto& n : m.backend_plan) ++per_backend[n.backend];
-    for (const auto& [b, n] : per_backend) d.backends += (d.backends.empty() ? "" : ", ") + b + " (" + std::to_string(n) + " nodes)";
+    for (const auto& [b, n] : per_backend) {
+      if (!d.backends.empty()) d.backends += ", ";
+      d.backends += b + " (" + std::to_string(n) + " nodes)";
+    }
     d.cells_in_file = m.cells_in_file;
     d.cells_embedded = embedded;
     d.cells_skipped = m.cells_skipped;
@@ -158,7 +164,7 @@ int main(int argc, char** argv) {
     }
     d.embeddings = o.sample_embeddings.data();
     d.n = static_cast<int64_t>(o.sample_rows.size());
-    d.k = run.model->dims().output_dim;
+    d.k = run.embedder->output_dim();
     d.color_by = c.output.color_by;
     d.labels.assign(static_cast<size_t>(d.n), "cells");
     // Labels of the sampled cells, read in bounded row ranges of the obs column.
@@ -178,7 +184,7 @@ int main(int argc, char** argv) {
   }
   if (!quiet)
     std::cerr << "uce-run: embedded " << embedded << " of " << run.cells_in_file << " cells into " << c.output.path << " (obsm/"
-              << c.output.key << ", " << run.model->dims().output_dim << " dims) in " << o.wall_s << " s, "
+              << c.output.key << ", " << run.embedder->output_dim() << " dims) in " << o.wall_s << " s, "
               << (o.wall_s > 0 ? o.cells_embedded / o.wall_s : 0) << " cells/s\n";
   return 0;
 }

@@ -115,7 +115,7 @@ Result<RunOutcome> run_pipeline(const RunConfig& c, PreparedRun& run, const LogL
   RunOutcome outcome;
   const auto t0 = Clock::now();
   Stats stats(t0);
-  const int64_t dim = run.model->dims().output_dim;
+  const int64_t dim = run.embedder->output_dim();
 
   // Output: resume a matching partial file or start one.
   std::vector<int64_t> var_rows(run.alignment.var_index.begin(), run.alignment.var_index.end());
@@ -123,8 +123,8 @@ Result<RunOutcome> run_pipeline(const RunConfig& c, PreparedRun& run, const LogL
   const std::string version = UCE_VERSION;
   std::vector<std::string> uns_k = {"uce_engine_version", "uce_model", "uce_sampler", "uce_seed", "uce_checkpoint",
                                     "uce_token_table", "uce_compat_batch_size", "uce_fingerprint"};
-  std::vector<std::string> uns_v = {version, run.model->summary(), c.sampling.mode, std::to_string(c.sampling.seed),
-                                    c.model.checkpoint, run.model->table_choice(),
+  std::vector<std::string> uns_v = {version, run.embedder->summary(), c.sampling.mode, std::to_string(c.sampling.seed),
+                                    c.model.checkpoint, run.embedder->table_choice(),
                                     std::to_string(c.batching.compat_batch_size), fingerprint};
   std::vector<const char*> uk, uv;
   for (size_t i = 0; i < uns_k.size(); ++i) {
@@ -157,7 +157,7 @@ Result<RunOutcome> run_pipeline(const RunConfig& c, PreparedRun& run, const LogL
     if (rows_stored > 0)
       return R::error(c.output.sentences + ": [output] sentences cannot be combined with resuming a partial run; remove " +
                       c.output.path + ".partial or the sentences option");
-    auto s = SentenceNpyWriter::open(c.output.sentences, run.max_sentence_tokens, c.model.pad_token);
+    auto s = SentenceNpyWriter::open(c.output.sentences, run.max_sentence_tokens, run.builder->params().pad_token);
     if (!s) return s.status();
     sentence_file = s.take();
   }
@@ -258,7 +258,7 @@ Result<RunOutcome> run_pipeline(const RunConfig& c, PreparedRun& run, const LogL
       todo.push_back(&b->sentences[i]);
       b->out_rows.push_back(b->rows[i]);
     }
-    if (Status s = run.runner->embed(todo, b->embeddings); !s) fail(s);
+    if (Status s = run.embedder->embed(todo, b->embeddings); !s) fail(s);
     stats.record("model", a, Clock::now(), static_cast<int64_t>(todo.size()));
     return b;
   });

@@ -8,12 +8,12 @@
 #include <vector>
 
 #include "config.hpp"
+#include "embedder.hpp"
 #include "stages.hpp"
 #include "uce/backend.hpp"
 #include "uce/sentences/cell_filter.hpp"
 #include "uce/sentences/gene_alignment.hpp"
 #include "uce/sentences/sampler.hpp"
-#include "uce/uce_runner.hpp"
 
 namespace uce::cli {
 
@@ -30,8 +30,7 @@ struct PreparedRun {
   sentences::GeneAlignment alignment;
   std::unique_ptr<sentences::SentenceBuilder> builder;
   sentences::SamplerMode mode = sentences::SamplerMode::kPerCell;
-  std::shared_ptr<UceModel> model;
-  std::unique_ptr<UceRunner> runner;
+  std::unique_ptr<CellEmbedder> embedder;  // the model family's runner
   int64_t cells_in_file = 0, cells_kept = 0, genes_in_file = 0;
   int64_t max_sentence_tokens = 0;
   std::map<std::string, int64_t> cells_skipped;

@@ -9,6 +9,7 @@
 // reusing memory between values whose lifetimes do not overlap.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -71,6 +72,10 @@ class Executor {
   // Runs one batch of `tokens` packed rows in `sequences` sequences. `inputs` maps each Input
   // value id to host memory holding its rows (contiguous).
   Status run(int64_t tokens, int64_t sequences, const std::map<int, const void*>& inputs);
+  // Profiling: when set, run() synchronizes the backend after every node and reports its wall
+  // time (seconds). Slower, since it serializes the queue; for benchmarks, not for production.
+  void set_node_timer(std::function<void(int node, double seconds)> timer) { node_timer_ = std::move(timer); }
+
   // After run(): a kept f32 value as rows x cols floats.
   Status read(int value, std::vector<float>& out);
   Status read(const std::string& value_name, std::vector<float>& out);
@@ -81,6 +86,7 @@ class Executor {
   Graph graph_;
   ExecutionPlan plan_;
   std::unique_ptr<Impl> impl_;
+  std::function<void(int node, double seconds)> node_timer_;
 };
 
 }  // namespace uce

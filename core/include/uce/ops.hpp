@@ -7,6 +7,9 @@
 //  * Activations are f32. Weights (LINEAR W, GATHER table) may be f32, f16 or bf16 when the
 //    backend's supports_op says so. Index tensors are i32. Masks are u8.
 //  * srcs[k] == NULL means "optional input absent". n_srcs counts the slots used, NULLs included.
+//  * Vectors (bias, gamma, beta, key_bias, key_mask, indices, seg, pos, query_rows) may be 1-D or
+//    [1, L]; ADD's b is 2-D ([n,D] or [1,D]). An activation is only meaningful on LINEAR and
+//    LAYERNORM; act_before_norm must be 0 (reserved).
 //
 // GATHER_ROWS   srcs: [0] table [V,D], [1] idx i32 [n]      dst [n,D]
 //               dst[i,:] = table[idx[i],:]  (idx out of [0,V) is the caller's bug; backends may
@@ -32,7 +35,8 @@
 //                     [2] key_bias f32 [N] or NULL: added to every logit whose KEY is row j
 //                       (the official tool's float padding mask: +1 on padded keys);
 //                     [3] key_mask u8 [N] or NULL: 1 = key j is masked out (logit -inf);
-//                       a query whose keys are all masked gets zeros;
+//                       a query whose keys are all masked (or whose logits are all -inf)
+//                       gets zeros;
 //                     [4] query_rows i32 [Q] or NULL: compute only these query rows, in this
 //                       order (NULL = all N rows, Q = N). Keys/values are always all rows of
 //                       the query row's own sequence.
@@ -42,6 +46,7 @@
 // COPY          srcs: [0] x    dst same shape, may differ in dtype (f32 <-> f16/bf16)
 // ADD_ROWS_PE   srcs: [0] x [N,D], [1] pe [P,D], [2] pos i32 [N]   dst[i,:] = x[i,:] + pe[pos[i],:]
 // SEGMENT_MEAN  srcs: [0] x [N,D], [1] seg i32 [B+1]        dst [B,D] mean of each segment's rows
+//               (an empty segment gives zeros)
 #pragma once
 
 #include <cstddef>

@@ -125,7 +125,8 @@ typedef struct uce_backend_options {
   const char* device_name;/* substring match; NULL = any */
   int32_t allow_fp16;     /* backend may use fp16 storage/compute paths */
   int32_t allow_coopmat;  /* backend may use cooperative-matrix / tensor-core paths */
-  const char* cache_dir;  /* pipeline/program cache; NULL = none */
+  const char* cache_dir;  /* pipeline/program cache folder; NULL = the backend's default
+                           * (e.g. $XDG_CACHE_HOME/uce-engine), "" = no cache */
   void (*log)(void* user, int level, const char* line); /* may be NULL */
   void* log_user;
 } uce_backend_options;

@@ -1,0 +1,285 @@
+// bench_forward.cpp — uce_bench_forward: the per-cell forward pass of the original UCE model on one
+// backend, the machine's sgemm rate through the same backend (same process, same threads), and
+// optionally a per-op profile of one encoder layer.
+//
+//   uce_bench_forward --model /tmp/uce-bench [--backend blas] [--threads 2] [--cells 8] [--batch 1]
+//                     [--warmup 1] [--sgemm-repeats 5] [--profile] [--plugin-dir DIR]
+//
+// The model folder is made by bench/make_synthetic_model.py (model.torch, all_tokens.torch,
+// sentence.npy). The last line is machine-readable ("RESULT key=value ...") for
+// bench/run_forward_bench.sh.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bench_stats.hpp"
+#include "npy_sentence.hpp"
+#include "op_timing.hpp"
+#include "uce/backend.hpp"
+#include "uce/uce_runner.hpp"
+
+namespace {
+using namespace uce::bench;
+using uce::Status;
+
+// The OpenBLAS core named by the blas backend's describe() ("..., core Haswell, ..."), else "?".
+std::string core_name(const std::string& describe) {
+  const size_t at = describe.find("core ");
+  if (at == std::string::npos) return "?";
+  const size_t end = describe.find(',', at);
+  return describe.substr(at + 5, end == std::string::npos ? std::string::npos : end - at - 5);
+}
+
+struct Options {
+  std::string model, backend = "blas", plugin_dir, sentence;
+  int threads = 2, cells = 8, batch = 1, warmup = 1, sgemm_repeats = 5, heads = 20;
+  bool profile = false, sgemm = true, fp16 = false;
+};
+
+const char* kUsage =
+    "usage: uce_bench_forward --model DIR [--backend blas] [--threads 2] [--cells 8] [--batch 1]\n"
+    "       [--warmup 1] [--sgemm-repeats 5] [--no-sgemm] [--profile] [--heads 20] [--fp16]\n"
+    "       [--sentence DIR/sentence.npy] [--plugin-dir DIR]\n";
+
+bool parse(int argc, char** argv, Options& o, std::string& err) {
+  std::map<std::string, std::string*> strings = {{"--model", &o.model}, {"--backend", &o.backend},
+                                                 {"--plugin-dir", &o.plugin_dir}, {"--sentence", &o.sentence}};
+  std::map<std::string, int*> ints = {{"--threads", &o.threads}, {"--cells", &o.cells}, {"--batch", &o.batch},
+                                      {"--warmup", &o.warmup}, {"--sgemm-repeats", &o.sgemm_repeats},
+                                      {"--heads", &o.heads}};
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--profile") {
+      o.profile = true;
+    } else if (a == "--no-sgemm") {
+      o.sgemm = false;
+    } else if (a == "--fp16") {  // let GPU backends use fp16 weights and cooperative matrices
+      o.fp16 = true;
+    } else if (strings.count(a) && i + 1 < argc) {
+      *strings[a] = argv[++i];
+    } else if (ints.count(a) && i + 1 < argc) {
+      char* end = nullptr;
+      const long v = std::strtol(argv[++i], &end, 10);
+      if (*end || v < 0) return err = a + " expects a non-negative integer, got '" + argv[i] + "'", false;
+      *ints[a] = static_cast<int>(v);
+    } else {
+      return err = "unknown or incomplete option '" + a + "'", false;
+    }
+  }
+  if (o.model.empty()) return err = "--model DIR is required", false;
+  if (o.cells < 1 || o.batch < 1) return err = "--cells and --batch must be >= 1", false;
+  if (o.sentence.empty()) o.sentence = o.model + "/sentence.npy";
+  return true;
+}
+
+// Matrix-product FLOPs (2 x multiply-adds) of one cell's forward pass as the cell graph runs it:
+// every layer projects q|k|v for all n rows; the last layer's attention, out-projection and FFN
+// run on the CLS row only; the decoder runs on the CLS row. Row-wise ops (norms, softmax,
+// gathers) are not counted. The token projection (cached per run) is excluded.
+struct ForwardFlops {
+  double per_layer = 0, last_layer = 0, decoder = 0, total = 0;
+};
+ForwardFlops forward_flops(const uce::UceDims& d, int64_t n) {
+  const double N = static_cast<double>(n), D = static_cast<double>(d.d_model), F = static_cast<double>(d.d_ff);
+  auto layer = [&](double q) { return 2 * N * D * 3 * D + 4 * q * N * D + 2 * q * D * D + 4 * q * D * F; };
+  ForwardFlops f;
+  f.per_layer = layer(N);
+  f.last_layer = layer(1);
+  const double H = static_cast<double>(d.decoder_hidden), O = static_cast<double>(d.output_dim);
+  f.decoder = 2 * (D * H + H * O + O * O + O * O);
+  f.total = static_cast<double>(d.layers - 1) * f.per_layer + f.last_layer + f.decoder;
+  return f;
+}
+
+int fail(const std::string& what) {
+  std::fprintf(stderr, "uce_bench_forward: %s\n", what.c_str());
+  return 1;
+}
+
+// The two dominant GEMM shapes (the FFN's), timed together: their combined FLOPs / combined time.
+struct SgemmRate {
+  std::vector<OpTiming> shapes;
+  double gflops = 0;          // per wall second
+  double gflops_per_cpu = 0;  // per process CPU second (all threads): robust on a shared machine
+};
+uce::Result<SgemmRate> measure_sgemm(uce::Backend& b, int64_t n, int64_t d, int64_t ff, int repeats) {
+  SgemmRate r;
+  double flops = 0, seconds = 0, cpu = 0;
+  for (auto [k, m] : {std::pair<int64_t, int64_t>{d, ff}, {ff, d}}) {
+    auto t = time_linear(b, n, k, m, false, UCE_ACT_NONE, 2, repeats);
+    if (!t) return uce::Result<SgemmRate>::error(t.message());
+    t->name = "sgemm n=" + std::to_string(n) + " K=" + std::to_string(k) + " M=" + std::to_string(m);
+    flops += t->flops;
+    seconds += t->seconds.median;
+    cpu += t->cpu_seconds;
+    r.shapes.push_back(*t);
+  }
+  r.gflops = flops / seconds * 1e-9;
+  r.gflops_per_cpu = flops / cpu * 1e-9;
+  return r;
+}
+
+void print_sgemm(const SgemmRate& s, const char* when) {
+  for (const auto& t : s.shapes)
+    std::printf("  %s (%s): median %.2f ms (min %.2f, max %.2f, %d runs) = %.1f GFLOP/s\n", t.name.c_str(), when,
+                t.seconds.median * 1e3, t.seconds.min * 1e3, t.seconds.max * 1e3, t.seconds.count,
+                t.flops / t.seconds.median * 1e-9);
+  std::printf("  sgemm rate (%s, both shapes): %.1f GFLOP/s; %.1f GFLOP per CPU second\n", when, s.gflops,
+              s.gflops_per_cpu);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  std::string err;
+  if (!parse(argc, argv, o, err)) {
+    std::fprintf(stderr, "uce_bench_forward: %s\n%s", err.c_str(), kUsage);
+    return 2;
+  }
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+
+  // Backend
+  uce::PluginRegistry registry;
+  registry.discover({o.plugin_dir.empty() ? uce::PluginRegistry::default_plugin_dir() : o.plugin_dir}, nullptr);
+  auto header = registry.find(o.backend, UCE_PLUGIN_BACKEND);
+  if (!header) return fail(header.message());
+  uce_backend_options bo{};
+  bo.struct_size = sizeof(bo);
+  bo.threads = o.threads;
+  bo.allow_fp16 = o.fp16;
+  bo.allow_coopmat = o.fp16;
+  bo.device_index = -1;
+  auto opened = uce::Backend::open(*header, bo);
+  if (!opened) return fail(opened.message());
+  std::unique_ptr<uce::Backend> backend = opened.take();
+  std::printf("backend: %s\n", backend->describe().c_str());
+  std::printf("OpenBLAS core: %s; OPENBLAS_CORETYPE: %s\n", core_name(backend->describe()).c_str(),
+              coretype ? coretype : "(not set)");
+
+  // Model and sentence
+  uce::UceModelOptions mo;
+  mo.checkpoint = o.model + "/model.torch";
+  mo.token_file = o.model + "/all_tokens.torch";
+  mo.heads = o.heads;
+  double t0 = now_seconds();
+  auto model = uce::UceModel::load(mo, nullptr);
+  if (!model) return fail(model.message());
+  const double load_s = now_seconds() - t0;
+  const uce::UceDims& d = (*model)->dims();
+  std::printf("model: %s (loaded in %.2f s)\n", (*model)->summary().c_str(), load_s);
+  auto sentence = read_npy_int64(o.sentence);
+  if (!sentence) return fail(sentence.message());
+  const int64_t n = static_cast<int64_t>(sentence->size());
+
+  // The sgemm rate at the dominant shapes, before the forward runs (and again after: the machine
+  // is shared, so both are shown).
+  SgemmRate sgemm_before, sgemm_after;
+  if (o.sgemm) {
+    auto s = measure_sgemm(*backend, n, d.d_model, d.d_ff, o.sgemm_repeats);
+    if (!s) return fail(s.message());
+    sgemm_before = *s;
+    print_sgemm(sgemm_before, "before");
+  }
+
+  // Runner: projects the sentence's distinct tokens once (reported separately, not per cell).
+  uce::UceRunnerOptions ro;
+  ro.rules.default_order = {o.backend};
+  ro.max_tokens = n * o.batch;
+  ro.max_sequences = o.batch;
+  t0 = now_seconds();
+  auto runner = uce::UceRunner::create(*model, {backend.get()}, *sentence, ro, nullptr);
+  if (!runner) return fail(runner.message());
+  const double project_s = now_seconds() - t0;
+  const int64_t distinct = static_cast<int64_t>((*runner)->projected_table().size() / static_cast<size_t>(d.d_model));
+  const double project_flops = 2.0 * static_cast<double>(distinct) * static_cast<double>(d.token_dim * d.d_model);
+  std::printf("token projection (once per run): %lld distinct tokens in %.3f s = %.1f GFLOP/s\n",
+              static_cast<long long>(distinct), project_s, project_flops / project_s * 1e-9);
+
+  // Forward: `batch` copies of the sentence per call (packed, no padding), per-cell time = call / batch.
+  std::vector<const std::vector<int64_t>*> group(static_cast<size_t>(o.batch), &sentence.value());
+  std::vector<float> emb;
+  Status failed;
+  const int calls = (o.cells + o.batch - 1) / o.batch;
+  double cpu_timed = 0;  // process CPU seconds of the timed calls only
+  int call_index = 0;
+  auto times = time_runs(o.warmup, calls, [&] {
+    if (!failed) return;
+    const double c0 = process_cpu_seconds();
+    if (Status s = (*runner)->embed(group, emb); !s) failed = s;
+    if (call_index++ >= o.warmup) cpu_timed += process_cpu_seconds() - c0;
+  });
+  if (!failed) return fail("embed: " + failed.message());
+  for (size_t c = 0; c < static_cast<size_t>(o.batch); ++c) {  // sanity: finite unit rows
+    double norm2 = 0;
+    for (int64_t k = 0; k < d.output_dim; ++k) norm2 += static_cast<double>(emb[c * d.output_dim + k]) * emb[c * d.output_dim + k];
+    if (!std::isfinite(norm2) || std::fabs(norm2 - 1.0) > 1e-3) return fail("embedding row is not a finite unit vector");
+  }
+  for (double& t : times) t /= o.batch;
+  const Summary cell = summarize(times);
+  const ForwardFlops fl = forward_flops(d, n);
+  const double fwd_gflops = fl.total / cell.median * 1e-9;
+  std::printf("forward: n = %lld, batch %d, %d cells (+%d warm-up call): per cell median %.4f s (min %.4f, max %.4f)\n",
+              static_cast<long long>(n), o.batch, calls * o.batch, o.warmup, cell.median, cell.min, cell.max);
+  const double cpu_per_cell = cpu_timed / (calls * o.batch);
+  std::printf("  process CPU time per cell (all threads): %.4f s (= %.2f cores busy on average)\n", cpu_per_cell,
+              cpu_per_cell / cell.median);
+  std::printf("  %.3f cells/s; %.2f GFLOP per cell (layer %.2f, last layer %.2f, decoder %.4f) = %.1f GFLOP/s\n",
+              1.0 / cell.median, fl.total * 1e-9, fl.per_layer * 1e-9, fl.last_layer * 1e-9, fl.decoder * 1e-9, fwd_gflops);
+
+  double sgemm_gflops = 0, sgemm_per_cpu = 0;
+  const double fwd_per_cpu = fl.total / cpu_per_cell * 1e-9;
+  if (o.sgemm) {
+    auto s = measure_sgemm(*backend, n, d.d_model, d.d_ff, o.sgemm_repeats);
+    if (!s) return fail(s.message());
+    sgemm_after = *s;
+    print_sgemm(sgemm_after, "after");
+    sgemm_gflops = std::max(sgemm_before.gflops, sgemm_after.gflops);
+    sgemm_per_cpu = std::max(sgemm_before.gflops_per_cpu, sgemm_after.gflops_per_cpu);
+    std::printf("forward = %.1f%% of the sgemm rate (%.1f GFLOP/s, the better of before/after)\n",
+                100.0 * fwd_gflops / sgemm_gflops, sgemm_gflops);
+    std::printf("forward per CPU second = %.1f%% of sgemm's (%.1f of %.1f GFLOP per CPU second)\n",
+                100.0 * fwd_per_cpu / sgemm_per_cpu, fwd_per_cpu, sgemm_per_cpu);
+  }
+
+  if (o.profile) {
+    std::printf("per-op profile of one layer (n = %lld), replayed op by op through Backend::compute:\n",
+                static_cast<long long>(n));
+    double predicted = 0;
+    for (bool cls : {false, true}) {
+      auto prof = profile_layer(*backend, n, d.d_model, d.heads, d.d_ff, cls, 1, 5);
+      if (!prof) return fail(prof.message());
+      double layer_s = 0, layer_cpu = 0;
+      for (const auto& t : *prof) {
+        layer_s += t.seconds.median;
+        layer_cpu += t.cpu_seconds;
+      }
+      const double times_used = cls ? 1.0 : static_cast<double>(d.layers - 1);
+      predicted += times_used * layer_s;
+      std::printf("  %s layer (x%.0f): %.1f ms (CPU %.1f ms)\n", cls ? "last (CLS-only)" : "full", times_used,
+                  layer_s * 1e3, layer_cpu * 1e3);
+      for (const auto& t : *prof) {
+        char rate[32] = "";
+        if (t.flops > 0) std::snprintf(rate, sizeof(rate), "%.1f GFLOP/s", t.flops / t.seconds.median * 1e-9);
+        std::printf("    %-10s %9.2f ms  %5.1f%%  CPU %9.2f ms  %s\n", t.name.c_str(), t.seconds.median * 1e3,
+                    100.0 * t.seconds.median / layer_s, t.cpu_seconds * 1e3, rate);
+      }
+    }
+    std::printf("  sum of ops over all layers: %.4f s vs measured cell %.4f s (rest: embedding, decoder, executor)\n",
+                predicted, cell.median);
+  }
+
+  std::printf("RESULT engine backend=%s core=%s coretype_env=%s threads=%d batch=%d cells=%d n=%lld "
+              "sec_per_cell_median=%.6f sec_per_cell_min=%.6f sec_per_cell_max=%.6f cells_per_s=%.4f "
+              "cpu_sec_per_cell=%.6f gflop_per_cell=%.4f forward_gflops=%.2f sgemm_gflops=%.2f forward_pct_of_sgemm=%.1f "
+              "forward_gflops_per_cpu_s=%.2f sgemm_gflops_per_cpu_s=%.2f forward_pct_of_sgemm_cpu=%.1f\n",
+              o.backend.c_str(), core_name(backend->describe()).c_str(),
+              coretype ? coretype : "unset", o.threads, o.batch, calls * o.batch, static_cast<long long>(n), cell.median,
+              cell.min, cell.max, 1.0 / cell.median, cpu_per_cell, fl.total * 1e-9, fwd_gflops, sgemm_gflops,
+              sgemm_gflops > 0 ? 100.0 * fwd_gflops / sgemm_gflops : 0.0, fwd_per_cpu, sgemm_per_cpu,
+              sgemm_per_cpu > 0 ? 100.0 * fwd_per_cpu / sgemm_per_cpu : 0.0);
+  return 0;
+}
