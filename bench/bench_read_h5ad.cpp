@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   info.struct_size = sizeof info;
   iface->reader_info(reader, &info);
   const double w_open = uce::bench::now_seconds() - w0;
+  const std::string layout = info.layout ? info.layout : "?";  // owned by the reader until close
 
   double value_sum = 0;
   int64_t index_sum = 0, nnz = 0;
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
   const double mb = static_cast<double>(st.st_size) / 1e6;
   std::printf("file %s: %.1f MB, %lld cells x %lld genes, %lld stored values; layout: %s\n", path.c_str(), mb,
               static_cast<long long>(info.n_obs), static_cast<long long>(info.n_var), static_cast<long long>(nnz),
-              info.layout ? info.layout : "?");
+              layout.c_str());
   std::printf("read in chunks of %lld rows: wall %.3f s (open %.3f s), cpu %.3f s -> %.0f MB/s wall, "
               "%.0f cells/s\n",
               static_cast<long long>(rows_per_chunk), wall, w_open, cpu, mb / wall, info.n_obs / wall);

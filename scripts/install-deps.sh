@@ -18,4 +18,4 @@ if [ "${1:-}" = "--dev" ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${packages[@]}"
+$SUDO apt-get install -y -q "${packages[@]}"

@@ -1,6 +1,8 @@
 // uce_runner.cpp — token projection cache, batch packing and execution of the UCE model.
 #include "uce/uce_runner.hpp"
 
+#include "uce/token_projection.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -22,35 +24,15 @@ Result<std::unique_ptr<UceRunner>> UceRunner::create(std::shared_ptr<const UceMo
   if (needed.front() < 0 || needed.back() >= d.table_rows)
     return R::error("token id " + std::to_string(needed.front() < 0 ? needed.front() : needed.back()) +
                     " is outside the token table (rows " + std::to_string(d.table_rows) + ")");
-  r->row_of_token_.assign(static_cast<size_t>(d.table_rows), -1);
-  for (size_t i = 0; i < needed.size(); ++i) r->row_of_token_[needed[i]] = static_cast<int32_t>(i);
-
-  // 1. Project each distinct token once: gather its table row on the host (the table is mapped;
-  //    only these rows are read), then run the token graph chunk by chunk.
-  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(options.token_chunk, static_cast<int64_t>(needed.size())));
-  const Graph tg = model->token_graph();
-  auto tex = Executor::create(tg, backends, options.rules, chunk, 1);
-  if (!tex) return R::error("planning the token graph: " + tex.message());
-  r->token_plan_ = (*tex)->plan().to_text();
-  r->projected_.assign(needed.size() * static_cast<size_t>(d.d_model), 0.0f);
-  std::vector<float> rows(static_cast<size_t>(chunk * d.token_dim));
-  const auto* table = static_cast<const uint8_t*>(model->token_table().data);
-  const size_t row_bytes = static_cast<size_t>(d.token_dim) * sizeof(float);
-  const int rows_input = tg.find_value("tokens.rows");
-  std::vector<float> out;
-  for (size_t begin = 0; begin < needed.size(); begin += static_cast<size_t>(chunk)) {
-    const size_t n = std::min(needed.size() - begin, static_cast<size_t>(chunk));
-    for (size_t i = 0; i < n; ++i)
-      std::memcpy(&rows[i * d.token_dim], table + static_cast<size_t>(needed[begin + i]) * row_bytes, row_bytes);
-    if (Status s = (*tex)->run(static_cast<int64_t>(n), 1, {{rows_input, rows.data()}}); !s)
-      return R::error("projecting tokens: " + s.message());
-    if (Status s = (*tex)->read("tokens.projected", out); !s) return R::error(s.message());
-    std::memcpy(&r->projected_[begin * d.d_model], out.data(), n * d.d_model * sizeof(float));
-  }
+  // 1. Project each distinct token once.
+  auto projected = project_tokens(model->token_graph(), backends, options.rules, needed, model->token_table(),
+                                  d.d_model, options.token_chunk);
+  if (!projected) return projected.status();
+  r->tokens_table_ = projected.take();
   if (log) log(UCE_LOG_INFO, "tokens: projected " + std::to_string(needed.size()) + " distinct tokens once");
 
   // 2. Plan the cell graph for the largest batch.
-  const Graph cg = model->cell_graph(r->projected_.data(), static_cast<int64_t>(needed.size()),
+  const Graph cg = model->cell_graph(r->tokens_table_.rows.data(), static_cast<int64_t>(needed.size()),
                                      options.compat_batch_size > 0);
   auto cex = Executor::create(cg, backends, options.rules, options.max_tokens, options.max_sequences, options.keep);
   if (!cex) return R::error("planning the cell graph: " + cex.message());
@@ -59,11 +41,11 @@ Result<std::unique_ptr<UceRunner>> UceRunner::create(std::shared_ptr<const UceMo
 }
 
 int32_t UceRunner::table_row(int64_t id) const {
-  return id >= 0 && id < static_cast<int64_t>(row_of_token_.size()) ? row_of_token_[id] : -1;
+  return tokens_table_.row(id);
 }
 
 std::string UceRunner::plan_text() const {
-  return "token graph (once per run):\n" + token_plan_ + "cell graph (per batch):\n" + cells_->plan().to_text();
+  return "token graph (once per run):\n" + tokens_table_.plan + "cell graph (per batch):\n" + cells_->plan().to_text();
 }
 
 Status UceRunner::run_group(const std::vector<const std::vector<int64_t>*>& group, bool pad, float* out) {

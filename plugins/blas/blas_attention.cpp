@@ -10,9 +10,7 @@
 #include <tbb/enumerable_thread_specific.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
-#include <limits>
 #include <numeric>
 
 #include "blas_kernels.hpp"
@@ -23,10 +21,10 @@ namespace uce::blas {
 namespace {
 
 // At most this many query rows per task. A sequence's rows are cut into equal blocks under it
-// (1073 rows -> 5 x 215), so each sgemm is as large as one core's L2 comfortably allows (the
-// 215 x 1073 score block is 0.9 MB) and no block is a small remainder. Measured on the UCE shapes
-// (20 heads, head dim 64, n = 1073): 128-256 rows run the two GEMMs at 85-90% of the big-sgemm
-// rate (Haswell core) against 75-80% with 64-row blocks; bench/RESULTS.md.
+// (1073 rows -> 5 x 215), so each sgemm is as large as one core's L2 allows (the 215 x 1073 score
+// block is 0.9 MB) and no block is a small remainder. On the UCE shapes (head dim 64, n = 1073,
+// one thread) the two GEMMs ran at 141-146 GFLOP/s with 64-row blocks and 150-160 with 215-256
+// (AVX-512 core; 85-90 vs 87-93 with the Haswell core): bench/RESULTS.md, 2026-11-22 section.
 constexpr int64_t kMaxBlockRows = 256;
 
 struct QueryBlock {

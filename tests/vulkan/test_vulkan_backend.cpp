@@ -262,6 +262,19 @@ TEST(VulkanPlugin, DescribeReportsCapabilities) {
     EXPECT_NE(s.find(key), std::string::npos) << "missing '" << key << "' in: " << s;
 }
 
+// Many backends opened and closed one after another in one process (the engine's tests and a
+// long-running service do this): on the NVIDIA driver, creating and destroying a VkInstance per
+// open made vkCreateInstance fail with VK_ERROR_INCOMPATIBLE_DRIVER after ~29 cycles.
+TEST(VulkanPlugin, ManyOpenCloseCyclesInOneProcess) {
+  REQUIRE_VULKAN();
+  for (int i = 0; i < 40; ++i) {
+    char why[256] = "";
+    ASSERT_GT(plugin()->probe(why, sizeof(why)), 0) << "cycle " << i << ": " << why;
+    Backend b;
+    ASSERT_NE(b.be, nullptr) << "cycle " << i << ": " << b.err.message;
+  }
+}
+
 TEST(VulkanPlugin, RefusesTensorsBeyondTheBindingRange) {
   REQUIRE_VULKAN();
   Backend b;

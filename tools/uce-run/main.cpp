@@ -96,6 +96,10 @@ int main(int argc, char** argv) {
   }
   run.cells_skipped["no expressed gene known to the model"] = o.cells_skipped_zero;
   run.cells_skipped["negative or NaN counts"] = o.cells_skipped_bad;
+  // Cells with negative/NaN counts were announced by the counts check before the run.
+  if (o.cells_skipped_zero > 0)
+    log(UCE_LOG_WARN, "WARNING: " + c.input.path + ": " + std::to_string(o.cells_skipped_zero) +
+                          " cells skipped: no expressed gene known to the model (no sentence); see the manifest");
   const int64_t embedded = o.cells_embedded + o.cells_resumed;
 
   RunManifest m;

@@ -65,9 +65,9 @@ class BatchSource {
         const double v = chunk_.values[i];
         if (g < 0 || !(v != 0.0)) continue;
         b->genes.push_back(g);
-        // As the official tool: float32 first, then truncation to int64 (NaN counts as 0, and
-        // the scan before the run has reported it); a negative count makes the cell unusable.
-        b->counts.push_back(sentences::official_count(v));
+        // As the official tool: float32 first, then truncation to int64. A negative or NaN count
+        // makes the cell unusable (the official code would fail on it): skipped and counted.
+        b->counts.push_back(std::isnan(v) ? -1 : sentences::official_count(v));
       }
       b->indptr.push_back(static_cast<int64_t>(b->genes.size()));
       b->rows.push_back(r);

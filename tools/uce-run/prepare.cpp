@@ -67,7 +67,7 @@ Status scan_counts(const RunConfig& c, PreparedRun& run, const LogLine& log) {
   }
   run.bad_values = non_integer + negative + nan;
   if (run.bad_values > 0) {
-    const std::string msg = c.input.path + ": counts are not raw integer counts (" + std::to_string(non_integer) +
+    const std::string msg = c.input.path + ": " + c.input.counts + ": counts are not raw integer counts (" + std::to_string(non_integer) +
                             " non-integer, " + std::to_string(negative) + " negative, " + std::to_string(nan) +
                             " NaN values); UCE needs raw counts — pass counts = \"raw/X\" or a counts layer";
     if (c.filter.counts_policy == "refuse") return Status::error(msg + " ([filter] counts_policy = \"refuse\")");
@@ -140,8 +140,14 @@ Status prepare_uce(const RunConfig& c, PreparedRun& run, const LogLine& log) {
   in.species_offsets = &*offsets;
   in.chrom_table = &*chrom;
   in.gene_filter = run.filter.keep_gene;
+  if (!offsets->count(c.input.species)) {
+    std::string known;
+    for (const auto& [sp, first] : *offsets) known += (known.empty() ? "" : ", ") + sp;
+    return Status::error(files + "/species_offsets.pkl: no entry for species '" + c.input.species +
+                         "' ([input] species); expected one of: " + known);
+  }
   auto aligned = sentences::align_genes(in);
-  if (!aligned) return aligned.status();
+  if (!aligned) return Status::error(c.input.path + ": " + aligned.message());
   run.alignment = aligned.take();
   for (const auto& w : run.alignment.warnings) log(UCE_LOG_WARN, "genes: " + w);
   const auto& a = run.alignment;
@@ -151,7 +157,8 @@ Status prepare_uce(const RunConfig& c, PreparedRun& run, const LogLine& log) {
   run.genes_dropped = {{"filtered (fewer than min_cells cells)", a.filtered.count},
                         {"no protein embedding", a.no_embedding.count},
                         {"no chromosome row in species_chrom.csv", a.no_chromosome.count},
-                        {"duplicated symbol", a.duplicate.count}};
+                        {"duplicated symbol", a.duplicate.count},
+                        {"duplicated symbol (all copies kept)", a.repeated_symbols_kept}};
   log(UCE_LOG_INFO, "genes: " + std::to_string(a.genes.token.size()) + " of " + std::to_string(run.genes_in_file) +
                         " used; dropped: " + std::to_string(a.filtered.count) + " by the filter, " +
                         std::to_string(a.no_embedding.count) + " without protein embedding, " +
@@ -229,7 +236,7 @@ Status prepare_brain(const RunConfig& c, PreparedRun& run, const LogLine& log) {
   std::vector<std::string> symbols(static_cast<size_t>(run.genes_in_file));
   for (int64_t g = 0; g < run.genes_in_file; ++g) symbols[g] = run.reader->var_name(g);
   auto aligned = align_brain_genes(*mapping, symbols, c.model.case_insensitive);
-  if (!aligned) return aligned.status();
+  if (!aligned) return Status::error(c.input.path + ": " + aligned.message());
   // Into the shape the sentence builder and the reader loop use; UCE-brain keeps every gene the
   // mapping knows (no filtering, unless the user turned it on explicitly).
   auto& a = run.alignment;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "uce/executor.hpp"
+#include "uce/token_projection.hpp"
 #include "uce/uce_brain_model.hpp"
 
 namespace uce {
@@ -43,7 +44,7 @@ class BrainRunner {
   int64_t rows_for(int64_t length) const;
 
   Executor& cell_executor() { return *cells_; }
-  const std::vector<float>& projected_table() const { return projected_; }
+  const std::vector<float>& projected_table() const { return tokens_table_.rows; }
   int32_t table_row(int64_t id) const;  // row of token `id` in the projected table, -1 if absent
   std::string plan_text() const;
 
@@ -52,10 +53,8 @@ class BrainRunner {
   Status run_batch(const std::vector<const std::vector<int64_t>*>& batch, float* out);
   std::shared_ptr<const BrainModel> model_;
   BrainRunnerOptions options_;
-  std::vector<int32_t> row_of_token_;
-  std::vector<float> projected_;
+  ProjectedTokens tokens_table_;
   std::vector<float> pad_fill_;
-  std::string token_plan_;
   std::unique_ptr<Executor> cells_;
   // per-batch inputs, reused
   std::vector<int32_t> tokens_, positions_, segments_, cls_rows_, lengths_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "uce/executor.hpp"
+#include "uce/token_projection.hpp"
 #include "uce/uce_model.hpp"
 
 namespace uce {
@@ -35,7 +36,7 @@ class UceRunner {
   // Embeds the sentences (token ids) into `out` [n, output_dim], row i for sentence i.
   Status embed(const std::vector<const std::vector<int64_t>*>& sentences, std::vector<float>& out);
   Executor& cell_executor() { return *cells_; }
-  const std::vector<float>& projected_table() const { return projected_; }
+  const std::vector<float>& projected_table() const { return tokens_table_.rows; }
   // Row of the projected table holding token `id` (-1 if the run did not prepare it).
   int32_t table_row(int64_t id) const;
   std::string plan_text() const;
@@ -45,9 +46,7 @@ class UceRunner {
   Status run_group(const std::vector<const std::vector<int64_t>*>& group, bool pad, float* out);
   std::shared_ptr<const UceModel> model_;
   UceRunnerOptions options_;
-  std::vector<int32_t> row_of_token_;
-  std::vector<float> projected_;
-  std::string token_plan_;
+  ProjectedTokens tokens_table_;
   std::unique_ptr<Executor> cells_;
   // per-batch inputs, reused
   std::vector<int32_t> tokens_, positions_, segments_, cls_rows_;

@@ -41,12 +41,24 @@ inline void build_guide(const double* cdf, std::size_t n, std::vector<uint32_t>&
 
 // First index with cdf[i] > u for 0 <= u < 1 and cdf.back() == 1 (the last index otherwise).
 // A start that rounding moved one bucket off is corrected: too late -> binary search below it,
-// too early -> the forward scan.
+// too early -> the forward scan. The scan compares four entries at once and adds up the
+// "<= u" results: cdf is non-decreasing, so those results are a run of trues followed by falses
+// and their count is exactly how far the one-by-one scan would have stepped (at most 4). This
+// replaces a loop whose trip count (usually 0-2) the branch predictor cannot guess with straight
+// code; the loop branch only repeats in the rare bucket holding more than four entries.
 inline std::size_t guided_upper_index(const double* cdf, const uint32_t* guide, std::size_t n,
                                       double u) {
   std::size_t j = guide[std::min(static_cast<std::size_t>(u * static_cast<double>(n)), n - 1)];
   if (j > 0 && cdf[j - 1] > u) j = upper_index(cdf, j, u);
-  while (j + 1 < n && cdf[j] <= u) ++j;
+  while (j + 4 < n) {
+    const std::size_t step = static_cast<std::size_t>(cdf[j] <= u) +
+                             static_cast<std::size_t>(cdf[j + 1] <= u) +
+                             static_cast<std::size_t>(cdf[j + 2] <= u) +
+                             static_cast<std::size_t>(cdf[j + 3] <= u);
+    j += step;
+    if (step < 4) return j;
+  }
+  while (j + 1 < n && cdf[j] <= u) ++j;  // the last few entries: one at a time
   return j;
 }
 

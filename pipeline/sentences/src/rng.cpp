@@ -59,9 +59,6 @@ uint32_t mix(uint32_t x, uint32_t y) {
   return result;
 }
 
-constexpr uint64_t kPcgMultHi = 2549297995355413924ULL;
-constexpr uint64_t kPcgMultLo = 4865540595714422341ULL;
-
 }  // namespace
 
 uint64_t Mt19937Legacy::random_interval(uint64_t max) { return interval(*this, max); }
@@ -122,20 +119,6 @@ Pcg64Numpy::Pcg64Numpy(uint64_t state_hi, uint64_t state_lo, uint64_t seq_hi, ui
   state_hi_ = static_cast<uint64_t>(s >> 64);
   state_lo_ = static_cast<uint64_t>(s);
   step();
-}
-
-void Pcg64Numpy::step() {
-  const u128 s = make128(state_hi_, state_lo_) * make128(kPcgMultHi, kPcgMultLo) +
-                 make128(inc_hi_, inc_lo_);
-  state_hi_ = static_cast<uint64_t>(s >> 64);
-  state_lo_ = static_cast<uint64_t>(s);
-}
-
-uint64_t Pcg64Numpy::next64() {
-  step();  // numpy advances first, then outputs the new state (XSL-RR)
-  const unsigned rot = static_cast<unsigned>(state_hi_ >> 58);
-  const uint64_t x = state_hi_ ^ state_lo_;
-  return rot == 0 ? x : (x >> rot) | (x << (64 - rot));
 }
 
 uint64_t Pcg64Numpy::random_interval(uint64_t max) { return interval(*this, max); }

@@ -45,14 +45,21 @@ std::string_view to_string(CellStatus status) {
   return "?";
 }
 
-float log1p_count(int64_t count) {
-  constexpr int64_t kTable = 4096;
-  static const std::array<float, kTable> table = [] {
-    std::array<float, kTable> t{};
-    for (int64_t c = 0; c < kTable; ++c) t[c] = static_cast<float>(std::log1p(static_cast<double>(c)));
+namespace {
+constexpr int64_t kLog1pTable = 4096;
+// float32(log1p(c)) for small counts; one function-local static, fetched once per cell.
+const float* log1p_table() {
+  static const std::array<float, kLog1pTable> table = [] {
+    std::array<float, kLog1pTable> t{};
+    for (int64_t c = 0; c < kLog1pTable; ++c) t[c] = static_cast<float>(std::log1p(static_cast<double>(c)));
     return t;
   }();
-  if (count >= 0 && count < kTable) return table[count];
+  return table.data();
+}
+}  // namespace
+
+float log1p_count(int64_t count) {
+  if (count >= 0 && count < kLog1pTable) return log1p_table()[count];
   return static_cast<float>(std::log1p(static_cast<double>(count)));
 }
 
@@ -89,6 +96,12 @@ Result<SentenceBuilder> SentenceBuilder::create(GeneTable genes, SentenceParams 
   });
   b.rank_.resize(n);
   for (std::size_t r = 0; r < n; ++r) b.rank_[b.gene_at_rank_[r]] = static_cast<int32_t>(r);
+  b.token_at_rank_.resize(n);
+  for (std::size_t r = 0; r < n; ++r) b.token_at_rank_[r] = genes.token[b.gene_at_rank_[r]];
+  // Ranks are ordered by chromosome code first, so each code owns one contiguous rank range.
+  b.chrom_rank_begin_.assign(static_cast<std::size_t>(b.chrom_code_count_) + 1, 0);
+  for (std::size_t g = 0; g < n; ++g) ++b.chrom_rank_begin_[static_cast<std::size_t>(genes.chrom[g]) + 1];
+  for (std::size_t c = 1; c < b.chrom_rank_begin_.size(); ++c) b.chrom_rank_begin_[c] += b.chrom_rank_begin_[c - 1];
   b.genes_ = std::move(genes);
   b.params_ = params;
   return b;
@@ -97,15 +110,61 @@ Result<SentenceBuilder> SentenceBuilder::create(GeneTable genes, SentenceParams 
 void CellWorkspace::begin_cell() {
   entries_.clear();
   sorted_ = true;
+  last_gene_ = INT32_MIN;
   status_ = CellStatus::kAllZero;
   sample_size_ = 0;
 }
+
+namespace {
+
+// cdf[j] = p[0] + ... + p[j] in double, equal bit for bit to numpy's sequential cumsum.
+// When every p >= 2^-29, each p is a multiple of 2^-52 (a float32 has 24 significant bits) and
+// every partial sum of them is a multiple of 2^-52 below 2 (the p sum to ~1): exactly
+// representable, so ANY association gives the exact, hence the sequential, result. Then four
+// contiguous blocks are summed as four independent chains (the one-chain loop is bound by the
+// add latency, ~4 cycles per gene) and each block is shifted by the exact sum of those before it.
+// Otherwise (a cell with some p < 2^-29, far beyond realistic counts) the plain sequential loop.
+void exact_running_sum(const float* p, std::size_t n, double* cdf) {
+  float p_min = 1.0f;
+  for (std::size_t j = 0; j < n; ++j) p_min = std::min(p_min, p[j]);
+  constexpr float kExactMin = 1.0f / 536870912.0f;  // 2^-29
+  if (n < 64 || !(p_min >= kExactMin)) {
+    double run = 0.0;
+    for (std::size_t j = 0; j < n; ++j) {
+      run += static_cast<double>(p[j]);
+      cdf[j] = run;
+    }
+    return;
+  }
+  const std::size_t q = n / 4;  // blocks [0,q) [q,2q) [2q,3q) [3q,n)
+  double r0 = 0.0, r1 = 0.0, r2 = 0.0, r3 = 0.0;
+  for (std::size_t j = 0; j < q; ++j) {
+    r0 += static_cast<double>(p[j]);
+    r1 += static_cast<double>(p[q + j]);
+    r2 += static_cast<double>(p[2 * q + j]);
+    r3 += static_cast<double>(p[3 * q + j]);
+    cdf[j] = r0;
+    cdf[q + j] = r1;
+    cdf[2 * q + j] = r2;
+    cdf[3 * q + j] = r3;
+  }
+  for (std::size_t j = 4 * q; j < n; ++j) {
+    r3 += static_cast<double>(p[j]);
+    cdf[j] = r3;
+  }
+  const double off1 = r0, off2 = off1 + r1, off3 = off2 + r2;
+  for (std::size_t j = q; j < 2 * q; ++j) cdf[j] += off1;
+  for (std::size_t j = 2 * q; j < 3 * q; ++j) cdf[j] += off2;
+  for (std::size_t j = 3 * q; j < n; ++j) cdf[j] += off3;
+}
+
+}  // namespace
 
 CellStatus CellWorkspace::prepare(const SentenceBuilder& builder) {
   genes_.clear();
   probs_.clear();
   cdf_.clear();
-  drawn_.clear();
+  drawn_count_ = 0;
   chroms_.clear();
   sample_size_ = 0;
   if (!sorted_) {
@@ -122,38 +181,69 @@ CellStatus CellWorkspace::prepare(const SentenceBuilder& builder) {
     }
     entries_.resize(out);
     sorted_ = true;
+    last_gene_ = entries_.empty() ? INT32_MIN : entries_.back().gene;
   }
-  const auto n_genes = static_cast<int64_t>(builder.gene_count());
-  double total = 0.0;
+  // Write through raw pointers into buffers sized for every entry (no push_back per gene), then
+  // trim to the non-zero count. resize() only value-initialises what grows past the last cell.
+  const std::size_t m = entries_.size();
+  genes_.resize(m);
+  probs_.resize(m);
+  int32_t* const gene_out = genes_.data();
+  float* const prob = probs_.data();
+  const float* const table = log1p_table();
+  const auto n_genes = static_cast<uint64_t>(builder.gene_count());
+  std::size_t nz = 0;
+  CellStatus bad = CellStatus::kReady;
   for (const Entry& e : entries_) {
-    if (e.gene < 0 || e.gene >= n_genes) return status_ = CellStatus::kBadGeneIndex;
-    if (e.count < 0) return status_ = CellStatus::kNegativeCount;
-    if (e.count == 0) continue;
-    const float l = log1p_count(e.count);
-    genes_.push_back(e.gene);
-    probs_.push_back(l);
-    total += l;  // exact, see the file comment
+    // A negative gene index wraps to a huge unsigned value: one compare for both bounds.
+    if (static_cast<uint64_t>(static_cast<int64_t>(e.gene)) >= n_genes) {
+      bad = CellStatus::kBadGeneIndex;
+      break;
+    }
+    if (e.count <= 0) {
+      if (e.count < 0) {
+        bad = CellStatus::kNegativeCount;
+        break;
+      }
+      continue;
+    }
+    gene_out[nz] = e.gene;
+    prob[nz] = e.count < kLog1pTable ? table[e.count]
+                                     : static_cast<float>(std::log1p(static_cast<double>(e.count)));
+    ++nz;
   }
-  if (genes_.empty()) return status_ = CellStatus::kAllZero;
+  genes_.resize(nz);
+  probs_.resize(nz);
+  if (bad != CellStatus::kReady) return status_ = bad;
+  if (nz == 0) return status_ = CellStatus::kAllZero;
 
-  const float t = static_cast<float>(total);
-  double s = 0.0;
-  for (float& v : probs_) {
-    v = v / t;  // torch: float32 tensor / float32 sum
-    s += v;
+  // The sums below are exact in any order (file comment), so they use four independent
+  // accumulators: a single chain of dependent double adds costs ~4 cycles per gene.
+  auto exact_sum = [nz](const float* v) {
+    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+    std::size_t j = 0;
+    for (; j + 4 <= nz; j += 4) {
+      a0 += static_cast<double>(v[j]);
+      a1 += static_cast<double>(v[j + 1]);
+      a2 += static_cast<double>(v[j + 2]);
+      a3 += static_cast<double>(v[j + 3]);
+    }
+    for (; j < nz; ++j) a0 += static_cast<double>(v[j]);
+    return (a0 + a1) + (a2 + a3);
+  };
+  const float t = static_cast<float>(exact_sum(prob));
+  for (std::size_t j = 0; j < nz; ++j) prob[j] = prob[j] / t;  // torch: float32 tensor / float32 sum
+  const float s32 = static_cast<float>(exact_sum(prob));  // numpy casts the float64 sum to float32
+  for (std::size_t j = 0; j < nz; ++j) prob[j] = prob[j] / s32;
+  cdf_.resize(nz);
+  double* const cdf = cdf_.data();
+  exact_running_sum(prob, nz, cdf);
+  const double last = cdf[nz - 1];
+  if (last != 1.0) {
+    for (std::size_t j = 0; j < nz; ++j) cdf[j] /= last;
   }
-  const float s32 = static_cast<float>(s);  // numpy casts the float64 scalar to float32
-  cdf_.resize(probs_.size());
-  double run = 0.0;
-  for (std::size_t j = 0; j < probs_.size(); ++j) {
-    probs_[j] = probs_[j] / s32;
-    run += static_cast<double>(probs_[j]);
-    cdf_[j] = run;
-  }
-  const double last = cdf_.back();
-  for (double& c : cdf_) c /= last;
-  detail::build_guide(cdf_.data(), cdf_.size(), guide_);
-  hits_.assign(genes_.size(), 0u);
+  detail::build_guide(cdf, nz, guide_);
+  hits_.assign(nz, 0u);
   return status_ = CellStatus::kReady;
 }
 
@@ -162,26 +252,42 @@ void CellWorkspace::draw_impl(const SentenceBuilder& builder, Rng& rng) {
   if (status_ != CellStatus::kReady) return;
   const auto s = static_cast<std::size_t>(builder.params().sample_size);
   const std::size_t n = cdf_.size();
-  drawn_.clear();
+  if (drawn_.size() < s) drawn_.resize(s);
+  const double* const cdf = cdf_.data();
+  const uint32_t* const guide = guide_.data();
+  uint32_t* const hits = hits_.data();
+  int32_t* const drawn = drawn_.data();
+  std::size_t n_drawn = 0;
   // np.random.choice(..., p): uniforms first, then searchsorted(cdf, u, side="right").
+  // The first hit of a gene is recorded without a branch (always store, advance on first hit).
   for (std::size_t i = 0; i < s; ++i) {
     const double u = rng.random_double();
-    const std::size_t j = detail::guided_upper_index(cdf_.data(), guide_.data(), n, u);
-    if (hits_[j]++ == 0) drawn_.push_back(static_cast<int32_t>(j));
+    const std::size_t j = detail::guided_upper_index(cdf, guide, n, u);
+    drawn[n_drawn] = static_cast<int32_t>(j);
+    n_drawn += static_cast<std::size_t>(hits[j]++ == 0);
   }
-  // np.unique of the drawn chromosomes (ascending), then Fisher-Yates from the end.
-  const auto& chrom = builder.genes().chrom;
+  drawn_count_ = n_drawn;
+  // np.unique of the drawn chromosomes (ascending): mark the codes, then read the marks back in
+  // code order over the range seen (no sort), clearing them for the next cell.
+  const int32_t* const chrom = builder.genes().chrom.data();
+  const int32_t* const gene_of = genes_.data();
   chrom_seen_.resize(static_cast<std::size_t>(builder.chrom_code_count()), 0);
+  uint8_t* const seen = chrom_seen_.data();
+  int32_t lo = builder.chrom_code_count(), hi = -1;
+  for (std::size_t d = 0; d < n_drawn; ++d) {
+    const int32_t c = chrom[gene_of[drawn[d]]];
+    seen[c] = 1;
+    lo = std::min(lo, c);
+    hi = std::max(hi, c);
+  }
   chroms_.clear();
-  for (int32_t j : drawn_) {
-    const int32_t c = chrom[genes_[j]];
-    if (!chrom_seen_[c]) {
-      chrom_seen_[c] = 1;
+  for (int32_t c = lo; c <= hi; ++c) {
+    if (seen[c]) {
+      seen[c] = 0;
       chroms_.push_back(c);
     }
   }
-  std::sort(chroms_.begin(), chroms_.end());
-  for (int32_t c : chroms_) chrom_seen_[c] = 0;
+  // Then Fisher-Yates from the end.
   const std::size_t k = chroms_.size();
   order_.resize(k);
   std::iota(order_.begin(), order_.end(), 0);
@@ -201,51 +307,59 @@ std::size_t CellWorkspace::assemble(const SentenceBuilder& builder, std::span<in
   const std::size_t len = sentence_length();
   if (len == 0 || out.size() < len) return 0;
   // Genomic order of the distinct drawn genes, by their precomputed (chrom, start, gene) rank:
-  // mark the ranks in a bitmap and read it back in order (O(genes/64 + draws), no sort).
+  // mark the ranks in a bitmap, then, chromosome by chromosome in the shuffled order, read that
+  // chromosome's rank range of the bitmap back in order (O(genes/64 + draws), no sort), clearing
+  // the bits for the next cell.
   const std::size_t words = (builder.gene_count() + 63) / 64;
   if (rank_bits_.size() < words) rank_bits_.resize(words, 0);
   if (rank_hits_.size() < builder.gene_count()) rank_hits_.resize(builder.gene_count(), 0);
-  std::size_t lo_word = words, hi_word = 0;
-  for (int32_t j : drawn_) {
+  uint64_t* const bits = rank_bits_.data();
+  uint32_t* const rank_hits = rank_hits_.data();
+  for (std::size_t d = 0; d < drawn_count_; ++d) {
+    const int32_t j = drawn_[d];
     const auto r = static_cast<std::size_t>(builder.genomic_rank(genes_[j]));
-    rank_bits_[r >> 6] |= uint64_t{1} << (r & 63);
-    rank_hits_[r] = hits_[j];
-    lo_word = std::min(lo_word, r >> 6);
-    hi_word = std::max(hi_word, r >> 6);
+    bits[r >> 6] |= uint64_t{1} << (r & 63);
+    rank_hits[r] = hits_[j];
   }
-  ranked_.clear();
-  for (std::size_t w = lo_word; w <= hi_word && w < words; ++w) {
-    uint64_t bits = rank_bits_[w];
-    rank_bits_[w] = 0;  // leave the bitmap clear for the next cell
-    while (bits != 0) {
-      const std::size_t r = w * 64 + static_cast<std::size_t>(std::countr_zero(bits));
-      bits &= bits - 1;
-      ranked_.push_back((static_cast<int64_t>(r) << 32) | rank_hits_[r]);
-    }
-  }
-  // ranked_ is grouped by chromosome in ascending order, the same order as chroms_.
-  const auto& genes = builder.genes();
-  group_begin_.assign(chroms_.size() + 1, 0);
-  std::size_t group = 0;
-  for (std::size_t i = 0; i < ranked_.size(); ++i) {
-    const int32_t gene = builder.gene_at_rank(static_cast<int32_t>(ranked_[i] >> 32));
-    while (genes.chrom[gene] != chroms_[group]) group_begin_[++group] = static_cast<int32_t>(i);
-  }
-  group_begin_[chroms_.size()] = static_cast<int32_t>(ranked_.size());
-  for (std::size_t g = group + 1; g < chroms_.size(); ++g) group_begin_[g] = group_begin_[chroms_.size()];
 
   const SentenceParams& p = builder.params();
+  int64_t* const o = out.data();
   std::size_t pos = 0;
-  out[pos++] = p.cls_token;
+  o[pos++] = p.cls_token;
   for (int32_t idx : order_) {
-    out[pos++] = chroms_[idx] + p.chrom_token_offset;
-    for (int32_t i = group_begin_[idx]; i < group_begin_[idx + 1]; ++i) {
-      const int32_t gene = builder.gene_at_rank(static_cast<int32_t>(ranked_[i] >> 32));
-      const auto count = static_cast<uint32_t>(ranked_[i] & 0xffffffff);
-      std::fill_n(out.begin() + static_cast<std::ptrdiff_t>(pos), count, genes.token[gene]);
-      pos += count;
+    const int32_t code = chroms_[idx];
+    o[pos++] = code + p.chrom_token_offset;
+    const auto r_begin = static_cast<std::size_t>(builder.chrom_rank_begin(code));
+    const auto r_end = static_cast<std::size_t>(builder.chrom_rank_begin(code + 1));  // > r_begin
+    const std::size_t w_last = (r_end - 1) >> 6;
+    for (std::size_t w = r_begin >> 6; w <= w_last; ++w) {
+      // The part of word w inside [r_begin, r_end).
+      uint64_t mask = ~uint64_t{0};
+      if (w == (r_begin >> 6)) mask &= ~uint64_t{0} << (r_begin & 63);
+      if (w == w_last && (r_end & 63) != 0) mask &= ~(~uint64_t{0} << (r_end & 63));
+      uint64_t word = bits[w] & mask;
+      bits[w] &= ~mask;
+      while (word != 0) {
+        const std::size_t r = w * 64 + static_cast<std::size_t>(std::countr_zero(word));
+        word &= word - 1;
+        const int64_t token = builder.token_at_rank(static_cast<int32_t>(r));
+        const uint32_t count = rank_hits[r];
+        // Most genes are drawn 1-3 times: write four copies unconditionally (positions past
+        // pos + count are overwritten by what follows, and stay inside [0, len)), so the copy
+        // has no data-dependent loop; only larger counts take the loop.
+        if (pos + 4 <= len) {
+          o[pos] = token;
+          o[pos + 1] = token;
+          o[pos + 2] = token;
+          o[pos + 3] = token;
+          for (std::size_t c = 4; c < count; ++c) o[pos + c] = token;
+        } else {
+          for (std::size_t c = 0; c < count; ++c) o[pos + c] = token;
+        }
+        pos += count;
+      }
     }
-    out[pos++] = p.close_token;
+    o[pos++] = p.close_token;
   }
   return pos;
 }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 namespace uce_vk {
 
@@ -107,6 +108,25 @@ VkResult create_instance(bool validate, VkInstance* out) {
     ci.ppEnabledExtensionNames = exts;
   }
   return vkCreateInstance(&ci, nullptr, out);
+}
+
+// One VkInstance per process (and per validation mode), created on first use and never destroyed:
+// probe() and every open() share it; only VkDevices come and go. The NVIDIA driver (580.x, H100)
+// does not survive instance churn: after ~30 vkCreateInstance/vkDestroyInstance cycles in one
+// process vkCreateInstance fails with VK_ERROR_INCOMPATIBLE_DRIVER for the rest of the process
+// (test_vulkan_backend hit it), and such cycles are reported to corrupt subgroup state too.
+// Plugins are never unmapped by the core, so the handles stay valid; a failed creation is not
+// cached (the next call retries).
+VkResult shared_instance(bool validate, VkInstance* out) {
+  static std::mutex mu;
+  static VkInstance instances[2] = {VK_NULL_HANDLE, VK_NULL_HANDLE};
+  std::lock_guard<std::mutex> lock(mu);
+  VkInstance& slot = instances[validate ? 1 : 0];
+  VkResult r = VK_SUCCESS;
+  if (slot == VK_NULL_HANDLE) r = create_instance(validate, &slot);
+  if (r != VK_SUCCESS) slot = VK_NULL_HANDLE;
+  *out = slot;
+  return r;
 }
 
 const char* device_type_name(VkPhysicalDeviceType t) {
@@ -365,7 +385,7 @@ uce_status context_open(const uce_backend_options* options, Context** out, uce_e
     delete ctx;
     return fail(err, UCE_ERR_DEVICE, "vulkan: UCE_VULKAN_VALIDATE=1 but %s is not installed (vulkan-validationlayers)", k_validation_layer);
   }
-  VkResult r = create_instance(ctx->validate, &ctx->instance);
+  VkResult r = shared_instance(ctx->validate, &ctx->instance);
   if (r != VK_SUCCESS) {
     delete ctx;
     return fail(err, UCE_ERR_DEVICE, "vulkan: vkCreateInstance failed: %s", vk_result_name(r));
@@ -422,7 +442,7 @@ void context_close(Context* ctx) {
         vkGetInstanceProcAddr(ctx->instance, "vkDestroyDebugUtilsMessengerEXT"));
     if (destroy) destroy(ctx->instance, ctx->messenger, nullptr);
   }
-  if (ctx->instance) vkDestroyInstance(ctx->instance, nullptr);
+  // ctx->instance is the process-wide shared instance: not destroyed here.
   delete ctx;
 }
 
@@ -451,7 +471,7 @@ int32_t context_probe(char* why, size_t why_len) {
     if (why && why_len) std::snprintf(why, why_len, fmt, a, b);
   };
   VkInstance inst = VK_NULL_HANDLE;
-  VkResult r = create_instance(false, &inst);
+  VkResult r = shared_instance(false, &inst);
   if (r != VK_SUCCESS) {
     say("vulkan: vkCreateInstance failed (%s)%s", vk_result_name(r),
         r == VK_ERROR_INCOMPATIBLE_DRIVER ? ": no Vulkan 1.2 driver (ICD) installed" : "");
@@ -470,7 +490,6 @@ int32_t context_probe(char* why, size_t why_len) {
     int rank = device_type_rank(p.deviceType);
     if (rank > best) { best = rank; best_name = p.deviceName; }
   }
-  vkDestroyInstance(inst, nullptr);
   if (r != VK_SUCCESS) {
     say("vulkan: vkEnumeratePhysicalDevices failed (%s)%s", vk_result_name(r), "");
     return 0;

@@ -64,7 +64,7 @@ struct Context {
   void (*log_fn)(void*, int, const char*) = nullptr;
   void* log_user = nullptr;
 
-  VkInstance instance = VK_NULL_HANDLE;
+  VkInstance instance = VK_NULL_HANDLE;  // process-wide, shared by every context: not owned
   VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
   bool validate = false;
   std::string validation_error;  // first validation error/warning seen (debug mode)

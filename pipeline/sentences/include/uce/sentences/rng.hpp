@@ -73,7 +73,13 @@ class Pcg64Numpy {
   // pcg_setseq_128_srandom_r(initstate, initseq) with the halves given as (high, low).
   Pcg64Numpy(uint64_t state_hi, uint64_t state_lo, uint64_t seq_hi, uint64_t seq_lo);
 
-  uint64_t next64();
+  // Inline: the sampler draws S of these per cell, and a call per draw was a visible cost.
+  uint64_t next64() {
+    step();  // numpy advances first, then outputs the new state (XSL-RR)
+    const unsigned rot = static_cast<unsigned>(state_hi_ >> 58);
+    const uint64_t x = state_hi_ ^ state_lo_;
+    return rot == 0 ? x : (x >> rot) | (x << (64 - rot));
+  }
   // Low half of a fresh uint64 first, its high half on the next call (numpy's has_uint32).
   uint32_t next32() {
     if (has_buffered_) {
@@ -90,7 +96,14 @@ class Pcg64Numpy {
   uint64_t random_interval(uint64_t max);
 
  private:
-  void step();
+  void step() {
+    __extension__ typedef unsigned __int128 u128;
+    constexpr u128 kMult = (static_cast<u128>(2549297995355413924ULL) << 64) | 4865540595714422341ULL;
+    const u128 s = ((static_cast<u128>(state_hi_) << 64) | state_lo_) * kMult +
+                   ((static_cast<u128>(inc_hi_) << 64) | inc_lo_);
+    state_hi_ = static_cast<uint64_t>(s >> 64);
+    state_lo_ = static_cast<uint64_t>(s);
+  }
   uint64_t state_hi_ = 0, state_lo_ = 0, inc_hi_ = 0, inc_lo_ = 1;
   uint32_t buffered_ = 0;
   bool has_buffered_ = false;

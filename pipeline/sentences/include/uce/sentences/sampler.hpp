@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstddef>
+#include <climits>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -75,12 +76,18 @@ class SentenceBuilder {
   int32_t genomic_rank(int32_t gene) const { return rank_[gene]; }
   int32_t gene_at_rank(int32_t rank) const { return gene_at_rank_[rank]; }
   int32_t chrom_code_count() const { return chrom_code_count_; }
+  // Per genomic rank (so that assembly reads one array, not gene_at_rank then the table):
+  int64_t token_at_rank(int32_t rank) const { return token_at_rank_[rank]; }
+  // Ranks of chromosome code c are [chrom_rank_begin(c), chrom_rank_begin(c + 1)).
+  int32_t chrom_rank_begin(int32_t code) const { return chrom_rank_begin_[code]; }
 
  private:
   GeneTable genes_;
   SentenceParams params_;
   std::vector<int32_t> rank_;
   std::vector<int32_t> gene_at_rank_;
+  std::vector<int64_t> token_at_rank_;
+  std::vector<int32_t> chrom_rank_begin_;  // chrom_code_count_ + 1 entries
   int32_t chrom_code_count_ = 0;
 };
 
@@ -91,7 +98,8 @@ class CellWorkspace {
   // One stored entry of the cell: kept-gene index and integer count. Any order; repeated genes
   // are summed (as scipy's toarray does); zero counts are allowed and ignored.
   void add(int32_t gene, int64_t count) {
-    if (!entries_.empty() && gene <= entries_.back().gene) sorted_ = false;
+    if (gene <= last_gene_) sorted_ = false;
+    last_gene_ = gene;
     entries_.push_back({gene, count});
   }
 
@@ -124,6 +132,7 @@ class CellWorkspace {
   };
   std::vector<Entry> entries_;
   bool sorted_ = true;
+  int32_t last_gene_ = INT32_MIN;  // the gene of the last add() (INT32_MIN: none yet)
   CellStatus status_ = CellStatus::kAllZero;
 
   std::vector<int32_t> genes_;     // non-zero genes, ascending
@@ -131,14 +140,13 @@ class CellWorkspace {
   std::vector<double> cdf_;        // normalised cdf over the non-zero genes
   std::vector<uint32_t> guide_;    // per bucket of u: first candidate index into cdf_
   std::vector<uint32_t> hits_;     // draws per non-zero gene (zero outside draw())
-  std::vector<int32_t> drawn_;     // positions in genes_ drawn at least once
-  std::vector<uint8_t> chrom_seen_;
+  std::vector<int32_t> drawn_;     // [0, drawn_count_): positions in genes_ drawn at least once
+  std::size_t drawn_count_ = 0;
+  std::vector<uint8_t> chrom_seen_;  // all zero between calls
   std::vector<int32_t> chroms_;    // distinct chromosome codes drawn, ascending
   std::vector<int32_t> order_;     // shuffled indices into chroms_
-  std::vector<int64_t> ranked_;    // (rank << 32) | hits in rank order, built in assemble()
   std::vector<uint64_t> rank_bits_;  // bitmap over genomic ranks, all zero between calls
   std::vector<uint32_t> rank_hits_;  // hits by genomic rank (only marked entries are read)
-  std::vector<int32_t> group_begin_;
   std::size_t sample_size_ = 0;
 };
 

@@ -1,0 +1,234 @@
+// bench_brain.cpp — uce_bench_brain: the per-cell forward pass of a UCE-brain model (issue
+// "UCE-brain models") on one backend, through BrainModel + BrainRunner (what uce-run uses), and the
+// sgemm rate at the FFN's shapes through the same backend for context.
+//
+//   uce_bench_brain --model /tmp/uce-brain-bench [--backend blas] [--threads 2] [--cells 8] [--batch 1]
+//                   [--warmup 1] [--sgemm-repeats 3] [--no-sgemm] [--fp16] [--sentence FILE]
+//                   [--plugin-dir DIR]
+//
+// The folder is made by bench/make_synthetic_brain.py (config.json, model.safetensors,
+// sentence.npy: the pilot's shapes, n = 1071). Each call embeds `batch` copies of the sentence
+// (packed: cls readout runs only the real rows); per-cell time = call time / batch. The last
+// line is machine-readable ("RESULT brain key=value ...").
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bench_stats.hpp"
+#include "npy_sentence.hpp"
+#include "op_timing.hpp"
+#include "uce/backend.hpp"
+#include "uce/uce_brain_runner.hpp"
+
+namespace {
+using namespace uce::bench;
+using uce::Status;
+
+struct Options {
+  std::string model, backend = "blas", plugin_dir, sentence;
+  int threads = 2, cells = 8, batch = 1, warmup = 1, sgemm_repeats = 3;
+  bool sgemm = true, fp16 = false;
+};
+
+const char* kUsage =
+    "usage: uce_bench_brain --model DIR [--backend blas] [--threads 2] [--cells 8] [--batch 1]\n"
+    "       [--warmup 1] [--sgemm-repeats 3] [--no-sgemm] [--fp16] [--sentence FILE] [--plugin-dir DIR]\n";
+
+bool parse(int argc, char** argv, Options& o, std::string& err) {
+  std::map<std::string, std::string*> strings = {{"--model", &o.model}, {"--backend", &o.backend},
+                                                 {"--plugin-dir", &o.plugin_dir}, {"--sentence", &o.sentence}};
+  std::map<std::string, int*> ints = {{"--threads", &o.threads}, {"--cells", &o.cells}, {"--batch", &o.batch},
+                                      {"--warmup", &o.warmup}, {"--sgemm-repeats", &o.sgemm_repeats}};
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--no-sgemm") {
+      o.sgemm = false;
+    } else if (a == "--fp16") {  // let GPU backends use fp16 weights and cooperative matrices
+      o.fp16 = true;
+    } else if (strings.count(a) && i + 1 < argc) {
+      *strings[a] = argv[++i];
+    } else if (ints.count(a) && i + 1 < argc) {
+      char* end = nullptr;
+      const long v = std::strtol(argv[++i], &end, 10);
+      if (*end || v < 0) return err = a + " expects a non-negative integer, got '" + argv[i] + "'", false;
+      *ints[a] = static_cast<int>(v);
+    } else {
+      return err = "unknown or incomplete option '" + a + "'", false;
+    }
+  }
+  if (o.model.empty()) return err = "--model DIR is required", false;
+  if (o.cells < 1 || o.batch < 1) return err = "--cells and --batch must be >= 1", false;
+  if (o.sgemm_repeats < 1) o.sgemm = false;
+  if (o.sentence.empty()) o.sentence = o.model + "/sentence.npy";
+  return true;
+}
+
+// Matrix-product FLOPs (2 x multiply-adds) of one cell of n real rows. `engine`: as the cell graph
+// runs a cls-readout model (q|k|v for all n rows in every layer; the last layer's attention
+// queries, out-projection and FFN on the CLS row only; the output projector on the CLS row).
+// `full`: every layer on all n rows and the output projector on all n rows — what PyTorch's
+// nn.TransformerEncoder computes (the issue's "about 73 GFLOP per cell"). Row-wise ops (norms,
+// softmax, gathers) are not counted; the token projection (once per run) is excluded.
+struct BrainFlops {
+  double per_layer = 0, last_layer = 0, output = 0, engine = 0, full = 0;
+};
+BrainFlops brain_flops(const uce::BrainDims& d, int64_t n) {
+  const double N = static_cast<double>(n), D = static_cast<double>(d.d_model), F = static_cast<double>(d.d_ff);
+  const double O = static_cast<double>(d.output_dim), L = static_cast<double>(d.layers);
+  // q rows attend to N keys: Q K^T and A V are 2 q N D each.
+  auto layer = [&](double q) { return 2 * N * D * 3 * D + 4 * q * N * D + 2 * q * D * D + 4 * q * D * F; };
+  BrainFlops f;
+  f.per_layer = layer(N);
+  f.last_layer = layer(1);
+  f.output = 2 * D * O;
+  f.engine = (L - 1) * f.per_layer + f.last_layer + f.output;
+  f.full = L * f.per_layer + N * f.output;
+  return f;
+}
+
+int fail(const std::string& what) {
+  std::fprintf(stderr, "uce_bench_brain: %s\n", what.c_str());
+  return 1;
+}
+
+// The FFN's two GEMM shapes at n rows through the backend: combined FLOPs / combined median time;
+// `per_cpu`: combined FLOPs / combined process CPU seconds (robust on a shared machine).
+double sgemm_rate(uce::Backend& b, int64_t n, int64_t d, int64_t ff, int repeats, double& per_cpu, std::string& err) {
+  double flops = 0, seconds = 0, cpu = 0;
+  for (auto [k, m] : {std::pair<int64_t, int64_t>{d, ff}, {ff, d}}) {
+    auto t = time_linear(b, n, k, m, false, UCE_ACT_NONE, 1, repeats);
+    if (!t) return err = t.message(), 0.0;
+    std::printf("  sgemm n=%lld K=%lld M=%lld: median %.2f ms (min %.2f, max %.2f, %d runs) = %.1f GFLOP/s\n",
+                static_cast<long long>(n), static_cast<long long>(k), static_cast<long long>(m),
+                t->seconds.median * 1e3, t->seconds.min * 1e3, t->seconds.max * 1e3, t->seconds.count,
+                t->flops / t->seconds.median * 1e-9);
+    flops += t->flops;
+    seconds += t->seconds.median;
+    cpu += t->cpu_seconds;
+  }
+  per_cpu = flops / cpu * 1e-9;
+  return flops / seconds * 1e-9;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  std::string err;
+  if (!parse(argc, argv, o, err)) {
+    std::fprintf(stderr, "uce_bench_brain: %s\n%s", err.c_str(), kUsage);
+    return 2;
+  }
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+
+  // Backend
+  uce::PluginRegistry registry;
+  registry.discover({o.plugin_dir.empty() ? uce::PluginRegistry::default_plugin_dir() : o.plugin_dir}, nullptr);
+  auto header = registry.find(o.backend, UCE_PLUGIN_BACKEND);
+  if (!header) return fail(header.message());
+  uce_backend_options bo{};
+  bo.struct_size = sizeof(bo);
+  bo.threads = o.threads;
+  bo.allow_fp16 = o.fp16;
+  bo.allow_coopmat = o.fp16;
+  bo.device_index = -1;
+  auto opened = uce::Backend::open(*header, bo);
+  if (!opened) return fail(opened.message());
+  std::unique_ptr<uce::Backend> backend = opened.take();
+  std::printf("backend: %s\n", backend->describe().c_str());
+  std::printf("OPENBLAS_CORETYPE: %s\n", coretype ? coretype : "(not set)");
+
+  // Model, token layout, sentence
+  double t0 = now_seconds();
+  auto model = uce::BrainModel::load(uce::BrainModelOptions{o.model}, nullptr);
+  if (!model) return fail(model.message());
+  std::printf("model: %s (loaded in %.2f s)\n", (*model)->summary().c_str(), now_seconds() - t0);
+  const uce::BrainDims& d = (*model)->dims();
+  auto layout = uce::resolve_brain_token_layout((*model)->config(), {});
+  if (!layout) return fail(layout.message());
+  auto sentence = read_npy_int64(o.sentence);
+  if (!sentence) return fail(sentence.message());
+  const int64_t n = static_cast<int64_t>(sentence->size());
+
+  double sgemm_gflops = 0, sgemm_per_cpu = 0;
+  if (o.sgemm) {
+    sgemm_gflops = sgemm_rate(*backend, n, d.d_model, d.d_ff, o.sgemm_repeats, sgemm_per_cpu, err);
+    if (!err.empty()) return fail(err);
+    std::printf("  sgemm rate (both shapes): %.1f GFLOP/s; %.1f GFLOP per CPU second\n", sgemm_gflops, sgemm_per_cpu);
+  }
+
+  // Runner: projects the sentence's distinct tokens once (reported separately, not per cell).
+  uce::BrainRunnerOptions ro;
+  ro.rules.default_order = {o.backend};
+  ro.max_sequences = o.batch;
+  ro.max_tokens = n * o.batch;
+  ro.pad_token = layout->pad_token;
+  ro.pad_length = layout->pad_length;
+  t0 = now_seconds();
+  auto runner = uce::BrainRunner::create(*model, {backend.get()}, *sentence, ro, nullptr);
+  if (!runner) return fail(runner.message());
+  const double project_s = now_seconds() - t0;
+  const int64_t distinct = static_cast<int64_t>((*runner)->projected_table().size() / static_cast<size_t>(d.d_model));
+  const double project_flops = 2.0 * static_cast<double>(distinct) * static_cast<double>(d.token_dim * d.d_model);
+  std::printf("token projection (once per run): %lld distinct tokens in %.3f s = %.1f GFLOP/s\n",
+              static_cast<long long>(distinct), project_s, project_flops / project_s * 1e-9);
+
+  // Forward: `batch` copies of the sentence per call; per-cell time = call / batch.
+  std::vector<const std::vector<int64_t>*> group(static_cast<size_t>(o.batch), &sentence.value());
+  std::vector<float> emb;
+  Status failed;
+  const int calls = (o.cells + o.batch - 1) / o.batch;
+  double cpu_timed = 0;  // process CPU seconds of the timed calls only
+  int call_index = 0;
+  auto times = time_runs(o.warmup, calls, [&] {
+    if (!failed) return;
+    const double c0 = process_cpu_seconds();
+    if (Status s = (*runner)->embed(group, emb); !s) failed = s;
+    if (call_index++ >= o.warmup) cpu_timed += process_cpu_seconds() - c0;
+  });
+  if (!failed) return fail("embed: " + failed.message());
+  for (size_t c = 0; c < static_cast<size_t>(o.batch); ++c) {  // sanity: finite unit rows, all equal
+    double norm2 = 0, diff = 0;
+    for (int64_t k = 0; k < d.output_dim; ++k) {
+      const float v = emb[c * d.output_dim + k];
+      norm2 += static_cast<double>(v) * v;
+      diff = std::max(diff, static_cast<double>(std::fabs(v - emb[k])));
+    }
+    if (!std::isfinite(norm2) || std::fabs(norm2 - 1.0) > 1e-3) return fail("embedding row is not a finite unit vector");
+    if (diff > 1e-3) return fail("copies of one sentence in a batch gave different embeddings");
+  }
+  // The first values of the embedding, to compare by eye with pytorch_brain_baseline.py's line.
+  std::printf("embedding[0][:6]:");
+  for (int64_t k = 0; k < std::min<int64_t>(6, d.output_dim); ++k) std::printf(" %.6f", emb[k]);
+  std::printf("\n");
+  for (double& t : times) t /= o.batch;
+  const Summary cell = summarize(times);
+  const BrainFlops fl = brain_flops(d, n);
+  const double gflops = fl.engine / cell.median * 1e-9;
+  const double cpu_per_cell = cpu_timed / (calls * o.batch);
+  std::printf("forward: n = %lld, batch %d, %d cells (+%d warm-up call): per cell median %.4f s (min %.4f, max %.4f)\n",
+              static_cast<long long>(n), o.batch, calls * o.batch, o.warmup, cell.median, cell.min, cell.max);
+  std::printf("  %.1f ms/cell; %.3f cells/s; process CPU time per cell (all threads) %.4f s (= %.2f cores busy)\n",
+              cell.median * 1e3, 1.0 / cell.median, cpu_per_cell, cpu_per_cell / cell.median);
+  std::printf("  %.2f GFLOP per cell as the engine runs it (layer %.2f, last CLS-only layer %.2f) = %.1f GFLOP/s; "
+              "%.2f GFLOP as PyTorch computes it (all rows, all layers)\n",
+              fl.engine * 1e-9, fl.per_layer * 1e-9, fl.last_layer * 1e-9, gflops, fl.full * 1e-9);
+  const double per_cpu = fl.engine / cpu_per_cell * 1e-9;
+  std::printf("  %.1f GFLOP per CPU second\n", per_cpu);
+  if (o.sgemm)
+    std::printf("  forward = %.1f%% of the sgemm rate (wall), %.1f%% per CPU second\n", 100.0 * gflops / sgemm_gflops,
+                100.0 * per_cpu / sgemm_per_cpu);
+
+  std::printf("RESULT brain backend=%s fp16=%d coretype_env=%s threads=%d batch=%d cells=%d n=%lld "
+              "sec_per_cell_median=%.6f sec_per_cell_min=%.6f sec_per_cell_max=%.6f ms_per_cell=%.2f cells_per_s=%.3f "
+              "cpu_sec_per_cell=%.6f gflop_per_cell=%.4f gflop_per_cell_full=%.4f forward_gflops=%.2f sgemm_gflops=%.2f "
+              "forward_gflops_per_cpu_s=%.2f sgemm_gflops_per_cpu_s=%.2f project_s=%.3f\n",
+              o.backend.c_str(), o.fp16 ? 1 : 0, coretype ? coretype : "unset", o.threads, o.batch, calls * o.batch,
+              static_cast<long long>(n), cell.median, cell.min, cell.max, cell.median * 1e3, 1.0 / cell.median,
+              cpu_per_cell, fl.engine * 1e-9, fl.full * 1e-9, gflops, sgemm_gflops, per_cpu, sgemm_per_cpu, project_s);
+  return 0;
+}

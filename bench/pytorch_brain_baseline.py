@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""PyTorch CPU baseline for uce_bench_brain: the SAME UCE-brain folder and sentence
+(bench/make_synthetic_brain.py) through torch.nn modules as UCE-brain builds them
+(tests/reference/uce_brain_reference.build_modules: nn.TransformerEncoder with batch_first,
+post-norm, gelu, boolean src_key_padding_mask), float32, eval, no_grad,
+torch.set_num_threads(THREADS).
+
+    /usr/bin/python3 bench/pytorch_brain_baseline.py /tmp/uce-brain-bench [--threads 2] [--cells 4]
+                                                     [--batch 1] [--warmup 1]
+
+Timed per call (`batch` copies of the sentence, no padding, mask all False): positional encoding,
+the encoder on all n rows, the output projector and L2 norm of the CLS row. The token part
+(embedding LayerNorm + 5120->512 projector) is computed once beforehand, as the engine does per
+run. Prints "RESULT pytorch key=value ..." (per-cell = call / batch).
+"""
+import argparse
+import ctypes
+import json
+import os
+import statistics
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
+import uce_brain_reference as ref  # noqa: E402
+
+
+def openblas_core():
+    for name in ("libopenblas.so.0", "libopenblas.so"):
+        try:
+            lib = ctypes.CDLL(name)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            return lib.openblas_get_corename().decode()
+        except (OSError, AttributeError):
+            continue
+    return "?"
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + n)
+    out = {}
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        a, b = v["data_offsets"]
+        out[k] = np.frombuffer(data[a:b], dtype="<f4").reshape(v["shape"])
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cells", type=int, default=4)
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    cfg = json.load(open(os.path.join(a.model, "config.json")))
+    sd = read_safetensors(os.path.join(a.model, "model.safetensors"))
+    sentence = np.load(os.path.join(a.model, "sentence.npy"))
+    n = sentence.size
+    # build_modules builds float64 modules from float64 arrays; convert the tree back to float32.
+    m = ref.build_modules(sd, cfg).float().eval()
+
+    with torch.no_grad():
+        tokens = torch.from_numpy(sentence.astype(np.int64))
+        x = m.embedding(tokens)
+        x = m.proj(m.layer_norm(x))  # once per run, not timed (the engine caches it too)
+        x = x[None].repeat(a.batch, 1, 1).contiguous()
+        mask = torch.zeros(a.batch, n, dtype=torch.bool)
+
+        def call():
+            h = m.encoder(m.pos(x), src_key_padding_mask=mask)
+            y = m.out(h[:, 0, :])
+            return F.normalize(y, dim=-1)
+
+        calls = (a.cells + a.batch - 1) // a.batch
+        for _ in range(a.warmup):
+            call()
+        times, cpu = [], 0.0
+        for _ in range(calls):
+            c0 = time.process_time()
+            t0 = time.perf_counter()
+            emb = call()
+            times.append((time.perf_counter() - t0) / a.batch)
+            cpu += time.process_time() - c0
+    assert torch.isfinite(emb).all()
+    print("embedding[0][:6]: " + " ".join(f"{v:.6f}" for v in emb[0, :6].tolist()))
+    med = statistics.median(times)
+    cpu_cell = cpu / (calls * a.batch)
+    d, L, ff = cfg["d_model"], cfg["num_layers"], cfg["dim_feedforward"]
+    layer = 2 * n * d * 3 * d + 4 * n * n * d + 2 * n * d * d + 4 * n * d * ff
+    gflop = (L * layer + 2 * d * cfg["output_embedding_dim"]) * 1e-9  # all rows in every layer
+    print(f"torch {torch.__version__}, {a.threads} threads, OpenBLAS core {openblas_core()}, "
+          f"OPENBLAS_CORETYPE {os.environ.get('OPENBLAS_CORETYPE', '(not set)')}")
+    print(f"forward: n = {n}, batch {a.batch}, {calls * a.batch} cells: per cell median {med:.4f} s "
+          f"(min {min(times):.4f}, max {max(times):.4f}); CPU {cpu_cell:.4f} s/cell; "
+          f"{gflop:.2f} GFLOP/cell = {gflop / med:.1f} GFLOP/s")
+    print(f"RESULT pytorch threads={a.threads} batch={a.batch} cells={calls * a.batch} n={n} "
+          f"sec_per_cell_median={med:.6f} sec_per_cell_min={min(times):.6f} sec_per_cell_max={max(times):.6f} "
+          f"ms_per_cell={med * 1e3:.2f} cells_per_s={1 / med:.3f} cpu_sec_per_cell={cpu_cell:.6f} "
+          f"gflop_per_cell={gflop:.4f} coretype_env={os.environ.get('OPENBLAS_CORETYPE', 'unset')} "
+          f"core={openblas_core()}")
+
+
+if __name__ == "__main__":
+    main()

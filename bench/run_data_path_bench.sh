@@ -1,0 +1,39 @@
+#!/bin/bash
+# Issue "single-cell data path" benchmark, one command:
+#   1. uce_bench_sentences: C++ sentence building per core, each sampler mode (writes the cells)
+#   2. python_official_sampling.py: the official per-cell code path on the same cells, one core
+#   3. uce_bench_read_h5ad on two CSR h5ad files (SMALL and LARGE cells) vs dd of the same file,
+#      cold (page cache of the file dropped with posix_fadvise DONTNEED) and warm; peak RSS.
+# The big files are deleted at the end. Env: BUILD (build dir), WORK (scratch dir), CELLS,
+# PY_CELLS, REPEATS, H5_SMALL, H5_LARGE, NNZ.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build-bench-data}
+WORK=${WORK:-/tmp/uce-data-path-bench}
+CELLS=${CELLS:-2000}; PY_CELLS=${PY_CELLS:-300}; REPEATS=${REPEATS:-5}
+H5_SMALL=${H5_SMALL:-25000}; H5_LARGE=${H5_LARGE:-50000}; NNZ=${NNZ:-1500}
+mkdir -p "$WORK"
+trap 'rm -f "$WORK"/*.h5ad' EXIT
+
+echo "== machine: $(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== date: $(date -u +%F)"
+echo "== 1. C++ sentence building (single thread; --threads 2 for all cores)"
+"$BUILD/bin/uce_bench_sentences" --cells "$CELLS" --repeats "$REPEATS" --threads "$(nproc)" --data-dir "$WORK"
+echo "== 2. Python official per-cell sampling (1 core)"
+/usr/bin/python3 "$ROOT/bench/python_official_sampling.py" --data-dir "$WORK" --cells "$PY_CELLS" --repeats 3
+
+drop_cache() {  # drop the file's pages from the page cache (no root needed for clean pages)
+  /usr/bin/python3 -c "import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd); os.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED); os.close(fd)" "$1"
+}
+echo "== 3. h5ad read (CSR, ${NNZ} stored values/cell, 20000 genes)"
+for cells in "$H5_SMALL" "$H5_LARGE"; do
+  f="$WORK/csr_${cells}.h5ad"
+  /usr/bin/python3 "$ROOT/bench/make_bench_h5ad.py" "$f" --cells "$cells" --nnz "$NNZ"
+  sync
+  echo "-- $f: $(stat -c %s "$f") bytes"
+  drop_cache "$f"; echo -n "dd cold: "; dd if="$f" of=/dev/null bs=4M 2>&1 | tail -1
+  echo -n "dd warm: "; dd if="$f" of=/dev/null bs=4M 2>&1 | tail -1
+  drop_cache "$f"; echo "reader cold:"; "$BUILD/bin/uce_bench_read_h5ad" "$f"
+  for i in 1 2 3; do echo "reader warm #$i:"; "$BUILD/bin/uce_bench_read_h5ad" "$f"; done
+  rm -f "$f"
+done
