@@ -61,7 +61,10 @@ def embeddings(path):
 
 def case_demo(args):
     cfg, out = demo_config(args, "demo")
-    run(args, cfg)
+    npy = os.path.join(args.work, "demo_uce.npy")
+    run(args, cfg, f'output.npy="{npy}"')
+    names, emb = embeddings(out)
+    assert np.array_equal(np.load(npy), emb), "the .npy output differs from obsm X_uce"
     subprocess.run(["/usr/bin/python3", os.path.join(args.source, "tests/reference/check_demo_output.py"), out,
                     os.path.join(args.source, "demo/cells.h5ad")], check=True)
     base = out[:-len(".h5ad")]

@@ -152,6 +152,19 @@ Result<RunOutcome> run_pipeline(const RunConfig& c, PreparedRun& run, const LogL
   if (rows_stored > 0)
     log(UCE_LOG_INFO, "resume: " + c.output.path + ".partial holds " + std::to_string(rows_stored) +
                           " cells; continuing from row " + std::to_string(next_row));
+  // [output] npy: the same embeddings as float32 .npy, through the npy stage plugin.
+  std::unique_ptr<EmbeddingWriter> npy_writer;
+  if (run.npy_stage) {
+    if (rows_stored > 0)
+      return R::error(c.output.npy + ": [output] npy cannot be combined with resuming a partial run; remove " +
+                      c.output.path + ".partial or the npy option");
+    uce_writer_options no = wo;
+    no.path = c.output.npy.c_str();
+    int64_t unused_rows = 0, unused_next = 0;
+    auto w = EmbeddingWriter::open(run.npy_stage, no, false, &unused_rows, &unused_next);
+    if (!w) return w.status();
+    npy_writer = w.take();
+  }
   std::unique_ptr<SentenceNpyWriter> sentence_file;
   if (!c.output.sentences.empty()) {
     if (rows_stored > 0)
@@ -272,6 +285,8 @@ Result<RunOutcome> run_pipeline(const RunConfig& c, PreparedRun& run, const LogL
     }
     if (!b->out_rows.empty()) {
       if (Status s = (*writer)->append(b->out_rows, b->embeddings.data()); !s) fail(s);
+      if (npy_writer)
+        if (Status s = npy_writer->append(b->out_rows, b->embeddings.data()); !s) fail(s);
       if (sentence_file)
         for (size_t i = 0; i < b->rows.size(); ++i)
           if (b->embed[i] && b->status[i] == CellStatus::kReady)
@@ -307,6 +322,7 @@ Result<RunOutcome> run_pipeline(const RunConfig& c, PreparedRun& run, const LogL
     return outcome;
   }
   UCE_TRY((*writer)->finish());
+  if (npy_writer) UCE_TRY(npy_writer->finish());
   if (sentence_file) UCE_TRY(sentence_file->finish());
   return outcome;
 }
