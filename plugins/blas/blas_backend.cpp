@@ -14,15 +14,13 @@
 
 #include "blas_kernels.hpp"
 #include "op_checks.hpp"
+#include "uce/host_buffer.hpp"
 
 namespace {
 
-using uce::blas::Buffer;
 using uce::blas::Context;
 
-constexpr size_t kAlignment = 64;
 
-Buffer* as_buffer(uce_buffer* b) { return reinterpret_cast<Buffer*>(b); }
 Context* as_context(uce_backend* b) { return reinterpret_cast<Context*>(b); }
 
 uce_status fail(uce_error* err, uce_status code, const std::string& text) {
@@ -79,58 +77,21 @@ int blas_supports_op(uce_backend*, const uce_op* op, char* why, size_t why_len) 
   return 1;
 }
 
+// Host memory: the shared slots of uce/host_buffer.hpp, with this backend's name in messages.
 uce_status blas_buffer_alloc(uce_backend*, size_t bytes, uce_buffer** out, uce_error* err) {
-  if (!out) return fail(err, UCE_ERR_INVALID_ARGUMENT, "buffer_alloc: out is NULL");
-  const size_t rounded = ((bytes ? bytes : 1) + kAlignment - 1) / kAlignment * kAlignment;
-  void* data = std::aligned_alloc(kAlignment, rounded);
-  if (!data) return fail(err, UCE_ERR_OUT_OF_MEMORY, "buffer_alloc: cannot allocate " + std::to_string(bytes) + " bytes");
-  auto* buf = new (std::nothrow) Buffer{data, bytes, true};
-  if (!buf) {
-    std::free(data);
-    return fail(err, UCE_ERR_OUT_OF_MEMORY, "buffer_alloc: out of memory");
-  }
-  *out = reinterpret_cast<uce_buffer*>(buf);
-  return UCE_OK;
+  return uce::host_buffer::alloc("blas", bytes, out, err);
 }
-
 uce_status blas_buffer_from_host(uce_backend*, void* ptr, size_t bytes, uce_buffer** out, uce_error* err) {
-  if (!out || (!ptr && bytes)) return fail(err, UCE_ERR_INVALID_ARGUMENT, "buffer_from_host: NULL pointer");
-  auto* buf = new (std::nothrow) Buffer{ptr, bytes, false};
-  if (!buf) return fail(err, UCE_ERR_OUT_OF_MEMORY, "buffer_from_host: out of memory");
-  *out = reinterpret_cast<uce_buffer*>(buf);
-  return UCE_OK;
+  return uce::host_buffer::wrap("blas", ptr, bytes, out, err);
 }
-
-void blas_buffer_free(uce_backend*, uce_buffer* handle) {
-  Buffer* b = as_buffer(handle);
-  if (!b) return;
-  if (b->owned) std::free(b->data);
-  delete b;
-}
-
-void* blas_buffer_host_ptr(uce_backend*, uce_buffer* handle) { return handle ? as_buffer(handle)->data : nullptr; }
-
-bool in_bounds(const Buffer* b, size_t offset, size_t bytes) {
-  return b && offset <= b->bytes && bytes <= b->bytes - offset;
-}
-
+void blas_buffer_free(uce_backend*, uce_buffer* handle) { uce::host_buffer::release(handle); }
+void* blas_buffer_host_ptr(uce_backend*, uce_buffer* handle) { return uce::host_buffer::host_ptr(handle); }
 uce_status blas_buffer_write(uce_backend*, uce_buffer* handle, size_t offset, const void* src, size_t bytes,
                              uce_error* err) {
-  Buffer* b = as_buffer(handle);
-  if (!in_bounds(b, offset, bytes))
-    return fail(err, UCE_ERR_INVALID_ARGUMENT, "buffer_write: range [" + std::to_string(offset) + "," +
-                                                   std::to_string(offset + bytes) + ") outside the buffer");
-  if (bytes) std::memcpy(static_cast<char*>(b->data) + offset, src, bytes);
-  return UCE_OK;
+  return uce::host_buffer::write("blas", handle, offset, src, bytes, err);
 }
-
 uce_status blas_buffer_read(uce_backend*, uce_buffer* handle, size_t offset, void* dst, size_t bytes, uce_error* err) {
-  Buffer* b = as_buffer(handle);
-  if (!in_bounds(b, offset, bytes))
-    return fail(err, UCE_ERR_INVALID_ARGUMENT, "buffer_read: range [" + std::to_string(offset) + "," +
-                                                   std::to_string(offset + bytes) + ") outside the buffer");
-  if (bytes) std::memcpy(dst, static_cast<const char*>(b->data) + offset, bytes);
-  return UCE_OK;
+  return uce::host_buffer::read("blas", handle, offset, dst, bytes, err);
 }
 
 bool run_kernel(Context& ctx, const uce_op& op, std::string& why) {

@@ -16,12 +16,6 @@
 
 namespace uce::blas {
 
-struct Buffer {
-  void* data = nullptr;
-  size_t bytes = 0;
-  bool owned = false;  // false when wrapping caller memory (buffer_from_host)
-};
-
 struct Context {
   int threads = 1;                          // from uce_backend_options.threads (0 = all cores)
   std::unique_ptr<tbb::task_arena> arena;   // every TBB loop of this backend runs inside it

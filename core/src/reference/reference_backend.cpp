@@ -17,28 +17,19 @@
 
 #include "op_checks.hpp"
 #include "reference_kernels.hpp"
+#include "uce/host_buffer.hpp"
 #include "uce/plugin_loader.hpp"
 
 namespace {
 
 // The opaque uce_buffer / uce_backend handles of the C ABI point at these private types (the core
 // never defines the ABI's struct names itself, so no other backend's definition can clash).
-struct RefBuffer {
-  void* data = nullptr;
-  size_t bytes = 0;
-  bool owned = false;  // false for buffer_from_host: the caller's memory
-};
-
 struct RefBackend {
   std::unique_ptr<tbb::task_arena> arena;  // honours options.threads for the row-parallel kernels
   int threads = 0;
 };
 
-RefBuffer* as_ref(uce_buffer* b) { return reinterpret_cast<RefBuffer*>(b); }
-uce_buffer* as_abi(RefBuffer* b) { return reinterpret_cast<uce_buffer*>(b); }
 RefBackend* as_ref(uce_backend* b) { return reinterpret_cast<RefBackend*>(b); }
-
-constexpr size_t kAlignment = 64;
 
 uce_status fail(uce_error* err, uce_status code, const std::string& text) {
   if (err) uce::opcheck::write_message(err->message, sizeof(err->message), "reference: " + text);
@@ -82,58 +73,21 @@ int ref_supports_op(uce_backend*, const uce_op* op, char* why, size_t why_len) {
   return 1;
 }
 
+// Host memory: the shared slots of uce/host_buffer.hpp, with this backend's name in messages.
 uce_status ref_buffer_alloc(uce_backend*, size_t bytes, uce_buffer** out, uce_error* err) {
-  if (!out) return fail(err, UCE_ERR_INVALID_ARGUMENT, "buffer_alloc: out is NULL");
-  const size_t rounded = ((bytes ? bytes : 1) + kAlignment - 1) / kAlignment * kAlignment;
-  void* data = std::aligned_alloc(kAlignment, rounded);
-  if (!data) return fail(err, UCE_ERR_OUT_OF_MEMORY, "buffer_alloc: cannot allocate " + std::to_string(bytes) + " bytes");
-  auto* buf = new (std::nothrow) RefBuffer{data, bytes, true};
-  if (!buf) {
-    std::free(data);
-    return fail(err, UCE_ERR_OUT_OF_MEMORY, "buffer_alloc: out of memory");
-  }
-  *out = as_abi(buf);
-  return UCE_OK;
+  return uce::host_buffer::alloc("reference", bytes, out, err);
 }
-
 uce_status ref_buffer_from_host(uce_backend*, void* ptr, size_t bytes, uce_buffer** out, uce_error* err) {
-  if (!out || (!ptr && bytes)) return fail(err, UCE_ERR_INVALID_ARGUMENT, "buffer_from_host: NULL pointer");
-  auto* buf = new (std::nothrow) RefBuffer{ptr, bytes, false};
-  if (!buf) return fail(err, UCE_ERR_OUT_OF_MEMORY, "buffer_from_host: out of memory");
-  *out = as_abi(buf);
-  return UCE_OK;
+  return uce::host_buffer::wrap("reference", ptr, bytes, out, err);
 }
-
-void ref_buffer_free(uce_backend*, uce_buffer* handle) {
-  RefBuffer* buffer = as_ref(handle);
-  if (!buffer) return;
-  if (buffer->owned) std::free(buffer->data);
-  delete buffer;
-}
-
-void* ref_buffer_host_ptr(uce_backend*, uce_buffer* buffer) { return buffer ? as_ref(buffer)->data : nullptr; }
-
-bool in_bounds(const RefBuffer* buffer, size_t offset, size_t bytes) {
-  return buffer && offset <= buffer->bytes && bytes <= buffer->bytes - offset;
-}
-
+void ref_buffer_free(uce_backend*, uce_buffer* handle) { uce::host_buffer::release(handle); }
+void* ref_buffer_host_ptr(uce_backend*, uce_buffer* handle) { return uce::host_buffer::host_ptr(handle); }
 uce_status ref_buffer_write(uce_backend*, uce_buffer* handle, size_t offset, const void* src, size_t bytes,
                             uce_error* err) {
-  RefBuffer* buffer = as_ref(handle);
-  if (!in_bounds(buffer, offset, bytes))
-    return fail(err, UCE_ERR_INVALID_ARGUMENT, "buffer_write: range [" + std::to_string(offset) + "," +
-                                                   std::to_string(offset + bytes) + ") outside the buffer");
-  if (bytes) std::memcpy(static_cast<char*>(buffer->data) + offset, src, bytes);
-  return UCE_OK;
+  return uce::host_buffer::write("reference", handle, offset, src, bytes, err);
 }
-
 uce_status ref_buffer_read(uce_backend*, uce_buffer* handle, size_t offset, void* dst, size_t bytes, uce_error* err) {
-  RefBuffer* buffer = as_ref(handle);
-  if (!in_bounds(buffer, offset, bytes))
-    return fail(err, UCE_ERR_INVALID_ARGUMENT, "buffer_read: range [" + std::to_string(offset) + "," +
-                                                   std::to_string(offset + bytes) + ") outside the buffer");
-  if (bytes) std::memcpy(dst, static_cast<const char*>(buffer->data) + offset, bytes);
-  return UCE_OK;
+  return uce::host_buffer::read("reference", handle, offset, dst, bytes, err);
 }
 
 bool run_kernel(const uce_op& op, std::string& why) {
