@@ -130,6 +130,8 @@ Result<BrainConfig> read_brain_config(const std::string& path) {
 }
 
 Result<BrainTokenLayout> resolve_brain_token_layout(const BrainConfig& c, const BrainTokenOverrides& o) {
+  // The pilot defaults are BrainTokenLayout's member initialisers: the one place they are written
+  // (uce-run's config reads them from there too).
   BrainTokenLayout l;
   std::ostringstream desc;
   auto pick = [&](const char* name, int64_t& dst, const std::optional<int64_t>& over,

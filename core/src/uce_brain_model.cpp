@@ -2,63 +2,17 @@
 // checking every tensor the forward pass reads against config.json.
 #include "uce/uce_brain_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <map>
 #include <sstream>
 
+#include "state_dict_lookup.hpp"
 #include "uce/io/model_files.hpp"
 #include "uce/uce_plugin.h"
 
 namespace uce {
 namespace {
-
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
-// The safetensors entries, addressed without the "uce." prefix of UCEForExpressionPrediction
-// (a bare UCEModel state dict, as uce-edge saves it, has none).
-class BrainStateDict {
- public:
-  BrainStateDict(std::string file, std::vector<std::pair<std::string, io::TensorView>> entries)
-      : file_(std::move(file)) {
-    for (auto& [k, v] : entries) map_.emplace(k, std::move(v));
-    prefix_ = map_.count("uce.embedding_layer.embedding.weight") ? "uce." : "";
-  }
-  const std::string& prefix() const { return prefix_; }
-  bool has(const std::string& key) const { return map_.count(prefix_ + key) > 0; }
-  // `key` with exactly `shape` (-1 accepts any size); `why` says which config key set the size.
-  Result<io::TensorView> get(const std::string& key, std::vector<int64_t> shape, const std::string& why = "") const {
-    const std::string full = prefix_ + key;
-    auto it = map_.find(full);
-    if (it == map_.end())
-      return Result<io::TensorView>::error(file_ + ": has no tensor '" + full + "' (expected " + shape_str(shape) +
-                                           "; is this a UCE-brain model.safetensors?)");
-    const io::TensorView& t = it->second;
-    if (t.dtype != UCE_F32)
-      return Result<io::TensorView>::error(file_ + ": tensor '" + full + "' is " + io::dtype_name(t.dtype) +
-                                           ", expected F32 (UCE-brain checkpoints are fp32)");
-    bool ok = t.shape.size() == shape.size();
-    for (size_t i = 0; ok && i < shape.size(); ++i) ok = shape[i] < 0 || shape[i] == t.shape[i];
-    if (!ok)
-      return Result<io::TensorView>::error(file_ + ": tensor '" + full + "' has shape " + shape_str(t.shape) +
-                                           ", expected " + shape_str(shape) + (why.empty() ? "" : " (" + why + ")"));
-    return t;
-  }
-  int64_t count_layers() const {
-    int64_t n = 0;
-    while (has("transformer_encoder.layers." + std::to_string(n) + ".self_attn.in_proj_weight")) ++n;
-    return n;
-  }
-
- private:
-  std::string file_;
-  std::string prefix_;
-  std::map<std::string, io::TensorView> map_;
-};
 
 std::string join_path(const std::string& dir, const std::string& name) {
   if (dir.empty()) return name;
@@ -91,7 +45,15 @@ Result<std::shared_ptr<BrainModel>> BrainModel::load(const BrainModelOptions& o,
   if (!cfg) return R::error(cfg.message());
   auto st = io::read_safetensors(weights_file);
   if (!st) return R::error(st.message());
-  const BrainStateDict sd(weights_file, std::move(st->tensors));
+  // Keys are addressed without the "uce." prefix of UCEForExpressionPrediction (a bare UCEModel
+  // state dict, as uce-edge saves it, has none).
+  const bool wrapped = std::any_of(st->tensors.begin(), st->tensors.end(),
+                                   [](const auto& e) { return e.first == "uce.embedding_layer.embedding.weight"; });
+  const StateDictLookup sd({.file = weights_file,
+                            .prefix = wrapped ? "uce." : "",
+                            .missing_hint = "is this a UCE-brain model.safetensors?",
+                            .dtype_hint = "UCE-brain checkpoints are fp32"},
+                           std::move(st->tensors));
   auto m = std::make_shared<BrainModel>();
   m->config_ = cfg.take();
   m->weights_file_ = weights_file;
@@ -104,30 +66,24 @@ Result<std::shared_ptr<BrainModel>> BrainModel::load(const BrainModelOptions& o,
   d.output_dim = c.output_embedding_dim;
   const std::string& cf = c.path;
 
-  auto need = [&](io::TensorView& dst, const std::string& key, std::vector<int64_t> shape, const std::string& why) -> Status {
-    auto t = sd.get(key, std::move(shape), why);
-    if (!t) return t.status();
-    dst = t.take();
-    return Status::ok();
-  };
   const std::string e_why = cf + " 'vocab_size' " + std::to_string(c.vocab_size) + ", 'embedding_dim' " +
                             std::to_string(c.embedding_dim);
   const std::string d_why = cf + " 'd_model' " + std::to_string(c.d_model);
-  UCE_TRY(need(m->table_, "embedding_layer.embedding.weight", {c.vocab_size, c.embedding_dim}, e_why));
+  UCE_TRY(sd.need(m->table_, "embedding_layer.embedding.weight", {c.vocab_size, c.embedding_dim}, e_why));
   d.table_rows = c.vocab_size;
   if (c.use_embedding_layer_norm) {
-    UCE_TRY(need(m->emb_ln_w_, "embedding_layer.layer_norm.weight", {d.token_dim}, e_why));
-    UCE_TRY(need(m->emb_ln_b_, "embedding_layer.layer_norm.bias", {d.token_dim}, e_why));
+    UCE_TRY(sd.need(m->emb_ln_w_, "embedding_layer.layer_norm.weight", {d.token_dim}, e_why));
+    UCE_TRY(sd.need(m->emb_ln_b_, "embedding_layer.layer_norm.bias", {d.token_dim}, e_why));
   } else if (sd.has("embedding_layer.layer_norm.weight")) {
     return R::error(cf + ": key 'use_embedding_layer_norm' is false but " + weights_file + " has '" + sd.prefix() +
                     "embedding_layer.layer_norm.weight' (expected them to agree)");
   }
   const std::string p = "input_gene_embedding_projector.";
   if (c.input_projection_type == "linear") {
-    UCE_TRY(need(m->proj_w_[0], p + "0.weight", {d.d_model, d.token_dim}, d_why));
-    UCE_TRY(need(m->proj_b_[0], p + "0.bias", {d.d_model}, d_why));
-    UCE_TRY(need(m->proj_ln_w_, p + "1.weight", {d.d_model}, d_why));
-    UCE_TRY(need(m->proj_ln_b_, p + "1.bias", {d.d_model}, d_why));
+    UCE_TRY(sd.need(m->proj_w_[0], p + "0.weight", {d.d_model, d.token_dim}, d_why));
+    UCE_TRY(sd.need(m->proj_b_[0], p + "0.bias", {d.d_model}, d_why));
+    UCE_TRY(sd.need(m->proj_ln_w_, p + "1.weight", {d.d_model}, d_why));
+    UCE_TRY(sd.need(m->proj_ln_b_, p + "1.bias", {d.d_model}, d_why));
   } else {
     if (!sd.has(p + "2.weight"))
       return R::error(cf + ": key 'input_projection_type' is \"mlp\" but " + weights_file + " has no '" + sd.prefix() + p +
@@ -135,14 +91,14 @@ Result<std::shared_ptr<BrainModel>> BrainModel::load(const BrainModelOptions& o,
     d.projector_hidden = d.d_model * c.input_projection_expansion_factor;
     const std::string h_why = cf + " 'd_model' " + std::to_string(c.d_model) + " x 'input_projection_expansion_factor' " +
                               std::to_string(c.input_projection_expansion_factor);
-    UCE_TRY(need(m->proj_w_[0], p + "0.weight", {d.d_model, d.token_dim}, d_why));
-    UCE_TRY(need(m->proj_b_[0], p + "0.bias", {d.d_model}, d_why));
-    UCE_TRY(need(m->proj_w_[1], p + "2.weight", {d.projector_hidden, d.d_model}, h_why));
-    UCE_TRY(need(m->proj_b_[1], p + "2.bias", {d.projector_hidden}, h_why));
-    UCE_TRY(need(m->proj_w_[2], p + "4.weight", {d.d_model, d.projector_hidden}, h_why));
-    UCE_TRY(need(m->proj_b_[2], p + "4.bias", {d.d_model}, h_why));
-    UCE_TRY(need(m->proj_ln_w_, p + "5.weight", {d.d_model}, d_why));
-    UCE_TRY(need(m->proj_ln_b_, p + "5.bias", {d.d_model}, d_why));
+    UCE_TRY(sd.need(m->proj_w_[0], p + "0.weight", {d.d_model, d.token_dim}, d_why));
+    UCE_TRY(sd.need(m->proj_b_[0], p + "0.bias", {d.d_model}, d_why));
+    UCE_TRY(sd.need(m->proj_w_[1], p + "2.weight", {d.projector_hidden, d.d_model}, h_why));
+    UCE_TRY(sd.need(m->proj_b_[1], p + "2.bias", {d.projector_hidden}, h_why));
+    UCE_TRY(sd.need(m->proj_w_[2], p + "4.weight", {d.d_model, d.projector_hidden}, h_why));
+    UCE_TRY(sd.need(m->proj_b_[2], p + "4.bias", {d.d_model}, h_why));
+    UCE_TRY(sd.need(m->proj_ln_w_, p + "5.weight", {d.d_model}, d_why));
+    UCE_TRY(sd.need(m->proj_ln_b_, p + "5.bias", {d.d_model}, d_why));
   }
   if (c.input_projection_type == "linear" && sd.has(p + "2.weight"))
     return R::error(cf + ": key 'input_projection_type' is \"linear\" (or absent) but " + weights_file + " has '" +
@@ -151,7 +107,7 @@ Result<std::shared_ptr<BrainModel>> BrainModel::load(const BrainModelOptions& o,
   // Positional table: sinusoidal buffer [max_len, 1, d] or learned parameter [max_len, d]. Its row
   // count is what the model can run; config.json's max_sequence_length should agree.
   const bool learned = c.positional_encoding_type == "learned";
-  UCE_TRY(need(m->pe_, "pos_encoder.pe", learned ? std::vector<int64_t>{-1, d.d_model} : std::vector<int64_t>{-1, 1, d.d_model},
+  UCE_TRY(sd.need(m->pe_, "pos_encoder.pe", learned ? std::vector<int64_t>{-1, d.d_model} : std::vector<int64_t>{-1, 1, d.d_model},
                cf + " 'positional_encoding_type' \"" + c.positional_encoding_type + "\", " + d_why));
   d.max_positions = m->pe_.shape[0];
   if (d.max_positions != c.max_sequence_length && log)
@@ -159,7 +115,7 @@ Result<std::shared_ptr<BrainModel>> BrainModel::load(const BrainModelOptions& o,
                           " but pos_encoder.pe has " + std::to_string(d.max_positions) + " rows; using " +
                           std::to_string(d.max_positions));
 
-  d.layers = sd.count_layers();
+  d.layers = sd.count_encoder_layers();
   if (d.layers != c.num_layers)
     return R::error(cf + ": key 'num_layers' is " + std::to_string(c.num_layers) + " but " + weights_file + " has " +
                     std::to_string(d.layers) + " transformer_encoder.layers (expected them to agree)");
@@ -167,32 +123,32 @@ Result<std::shared_ptr<BrainModel>> BrainModel::load(const BrainModelOptions& o,
   for (int64_t l = 0; l < d.layers; ++l) {
     const std::string k = "transformer_encoder.layers." + std::to_string(l) + ".";
     BrainLayerWeights w;
-    UCE_TRY(need(w.in_proj_w, k + "self_attn.in_proj_weight", {3 * d.d_model, d.d_model}, d_why));
-    UCE_TRY(need(w.in_proj_b, k + "self_attn.in_proj_bias", {3 * d.d_model}, d_why));
-    UCE_TRY(need(w.out_w, k + "self_attn.out_proj.weight", {d.d_model, d.d_model}, d_why));
-    UCE_TRY(need(w.out_b, k + "self_attn.out_proj.bias", {d.d_model}, d_why));
-    UCE_TRY(need(w.w1, k + "linear1.weight", {d.d_ff, d.d_model}, f_why));
-    UCE_TRY(need(w.b1, k + "linear1.bias", {d.d_ff}, f_why));
-    UCE_TRY(need(w.w2, k + "linear2.weight", {d.d_model, d.d_ff}, f_why));
-    UCE_TRY(need(w.b2, k + "linear2.bias", {d.d_model}, d_why));
-    UCE_TRY(need(w.n1_w, k + "norm1.weight", {d.d_model}, d_why));
-    UCE_TRY(need(w.n1_b, k + "norm1.bias", {d.d_model}, d_why));
-    UCE_TRY(need(w.n2_w, k + "norm2.weight", {d.d_model}, d_why));
-    UCE_TRY(need(w.n2_b, k + "norm2.bias", {d.d_model}, d_why));
+    UCE_TRY(sd.need(w.in_proj_w, k + "self_attn.in_proj_weight", {3 * d.d_model, d.d_model}, d_why));
+    UCE_TRY(sd.need(w.in_proj_b, k + "self_attn.in_proj_bias", {3 * d.d_model}, d_why));
+    UCE_TRY(sd.need(w.out_w, k + "self_attn.out_proj.weight", {d.d_model, d.d_model}, d_why));
+    UCE_TRY(sd.need(w.out_b, k + "self_attn.out_proj.bias", {d.d_model}, d_why));
+    UCE_TRY(sd.need(w.w1, k + "linear1.weight", {d.d_ff, d.d_model}, f_why));
+    UCE_TRY(sd.need(w.b1, k + "linear1.bias", {d.d_ff}, f_why));
+    UCE_TRY(sd.need(w.w2, k + "linear2.weight", {d.d_model, d.d_ff}, f_why));
+    UCE_TRY(sd.need(w.b2, k + "linear2.bias", {d.d_model}, d_why));
+    UCE_TRY(sd.need(w.n1_w, k + "norm1.weight", {d.d_model}, d_why));
+    UCE_TRY(sd.need(w.n1_b, k + "norm1.bias", {d.d_model}, d_why));
+    UCE_TRY(sd.need(w.n2_w, k + "norm2.weight", {d.d_model}, d_why));
+    UCE_TRY(sd.need(w.n2_b, k + "norm2.bias", {d.d_model}, d_why));
     m->layers_.push_back(std::move(w));
   }
   // nn.TransformerEncoder applies its optional `norm` after the last layer; UCE-brain's code passes
   // none, but if a checkpoint carries one it is part of the forward pass.
   d.final_norm = sd.has("transformer_encoder.norm.weight");
   if (d.final_norm) {
-    UCE_TRY(need(m->final_w_, "transformer_encoder.norm.weight", {d.d_model}, d_why));
-    UCE_TRY(need(m->final_b_, "transformer_encoder.norm.bias", {d.d_model}, d_why));
+    UCE_TRY(sd.need(m->final_w_, "transformer_encoder.norm.weight", {d.d_model}, d_why));
+    UCE_TRY(sd.need(m->final_b_, "transformer_encoder.norm.bias", {d.d_model}, d_why));
   }
   const std::string o_why = cf + " 'output_embedding_dim' " + std::to_string(c.output_embedding_dim);
-  UCE_TRY(need(m->out_w_, "output_embedding_projector.0.weight", {d.output_dim, d.d_model}, o_why));
-  UCE_TRY(need(m->out_b_, "output_embedding_projector.0.bias", {d.output_dim}, o_why));
-  UCE_TRY(need(m->out_ln_w_, "output_embedding_projector.1.weight", {d.output_dim}, o_why));
-  UCE_TRY(need(m->out_ln_b_, "output_embedding_projector.1.bias", {d.output_dim}, o_why));
+  UCE_TRY(sd.need(m->out_w_, "output_embedding_projector.0.weight", {d.output_dim, d.d_model}, o_why));
+  UCE_TRY(sd.need(m->out_b_, "output_embedding_projector.0.bias", {d.output_dim}, o_why));
+  UCE_TRY(sd.need(m->out_ln_w_, "output_embedding_projector.1.weight", {d.output_dim}, o_why));
+  UCE_TRY(sd.need(m->out_ln_b_, "output_embedding_projector.1.bias", {d.output_dim}, o_why));
 
   if (c.embedding_reduction == "cls") {
     m->readout_ = BrainReadout::kClsPrefix;

@@ -3,56 +3,12 @@
 
 #include <cmath>
 #include <cstring>
-#include <map>
 #include <sstream>
 
+#include "state_dict_lookup.hpp"
 #include "uce/io/model_files.hpp"
 
 namespace uce {
-namespace {
-
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
-class StateDict {
- public:
-  StateDict(std::string file, std::vector<std::pair<std::string, io::TensorView>> entries)
-      : file_(std::move(file)) {
-    for (auto& [k, v] : entries) map_.emplace(k, std::move(v));
-  }
-  bool has(const std::string& key) const { return map_.count(key) > 0; }
-  // The tensor `key` with exactly `shape` (a -1 entry accepts any size and reports it).
-  Result<io::TensorView> get(const std::string& key, std::vector<int64_t> shape) const {
-    auto it = map_.find(key);
-    if (it == map_.end())
-      return Result<io::TensorView>::error(file_ + ": state dict has no '" + key + "' (expected " +
-                                           shape_str(shape) + "; is this an original UCE checkpoint?)");
-    const io::TensorView& t = it->second;
-    bool ok = t.shape.size() == shape.size();
-    for (size_t i = 0; ok && i < shape.size(); ++i) ok = shape[i] < 0 || shape[i] == t.shape[i];
-    if (!ok)
-      return Result<io::TensorView>::error(file_ + ": '" + key + "' has shape " + shape_str(t.shape) +
-                                           ", expected " + shape_str(shape));
-    if (t.dtype != UCE_F32)
-      return Result<io::TensorView>::error(file_ + ": '" + key + "' is " + io::dtype_name(t.dtype) +
-                                           ", expected F32");
-    return t;
-  }
-  int64_t count_layers() const {
-    int64_t n = 0;
-    while (has("transformer_encoder.layers." + std::to_string(n) + ".self_attn.in_proj_weight")) ++n;
-    return n;
-  }
-
- private:
-  std::string file_;
-  std::map<std::string, io::TensorView> map_;
-};
-
-}  // namespace
 
 const float* UceModel::f32(const io::TensorView& t) const { return static_cast<const float*>(t.data); }
 
@@ -60,7 +16,8 @@ Result<std::shared_ptr<UceModel>> UceModel::load(const UceModelOptions& o, const
   using R = Result<std::shared_ptr<UceModel>>;
   auto entries = io::read_torch_state_dict(o.checkpoint);
   if (!entries) return R::error(entries.message());
-  const StateDict sd(o.checkpoint, entries.take());
+  const StateDictLookup sd({.file = o.checkpoint, .missing_hint = "is this an original UCE checkpoint?"},
+                           entries.take());
   auto m = std::make_shared<UceModel>();
   UceDims& d = m->dims_;
 
@@ -73,7 +30,7 @@ Result<std::shared_ptr<UceModel>> UceModel::load(const UceModelOptions& o, const
   if (d.heads <= 0 || d.d_model % d.heads != 0)
     return R::error(o.checkpoint + ": d_model " + std::to_string(d.d_model) + " is not divisible by heads = " +
                     std::to_string(d.heads) + " (set [model] heads)");
-  d.layers = sd.count_layers();
+  d.layers = sd.count_encoder_layers();
   if (d.layers == 0) return R::error(o.checkpoint + ": no transformer_encoder.layers.0.* tensors");
   auto w1 = sd.get("transformer_encoder.layers.0.linear1.weight", {-1, d.d_model});
   if (!w1) return R::error(w1.message());
@@ -89,44 +46,38 @@ Result<std::shared_ptr<UceModel>> UceModel::load(const UceModelOptions& o, const
   d.max_positions = pe->shape[0];
 
   // Every tensor the forward pass reads, with the shape the inferred dimensions demand.
-  auto need = [&](io::TensorView& dst, const std::string& key, std::vector<int64_t> shape) -> Status {
-    auto t = sd.get(key, std::move(shape));
-    if (!t) return t.status();
-    dst = t.take();
-    return Status::ok();
-  };
   m->pe_ = *pe;
-  UCE_TRY(need(m->enc_w_, "encoder.0.weight", {d.d_model, d.token_dim}));
-  UCE_TRY(need(m->enc_b_, "encoder.0.bias", {d.d_model}));
-  UCE_TRY(need(m->enc_ln_w_, "encoder.2.weight", {d.d_model}));
-  UCE_TRY(need(m->enc_ln_b_, "encoder.2.bias", {d.d_model}));
+  UCE_TRY(sd.need(m->enc_w_, "encoder.0.weight", {d.d_model, d.token_dim}));
+  UCE_TRY(sd.need(m->enc_b_, "encoder.0.bias", {d.d_model}));
+  UCE_TRY(sd.need(m->enc_ln_w_, "encoder.2.weight", {d.d_model}));
+  UCE_TRY(sd.need(m->enc_ln_b_, "encoder.2.bias", {d.d_model}));
   for (int64_t l = 0; l < d.layers; ++l) {
     const std::string p = "transformer_encoder.layers." + std::to_string(l) + ".";
     UceLayerWeights w;
-    UCE_TRY(need(w.in_proj_w, p + "self_attn.in_proj_weight", {3 * d.d_model, d.d_model}));
-    UCE_TRY(need(w.in_proj_b, p + "self_attn.in_proj_bias", {3 * d.d_model}));
-    UCE_TRY(need(w.out_w, p + "self_attn.out_proj.weight", {d.d_model, d.d_model}));
-    UCE_TRY(need(w.out_b, p + "self_attn.out_proj.bias", {d.d_model}));
-    UCE_TRY(need(w.w1, p + "linear1.weight", {d.d_ff, d.d_model}));
-    UCE_TRY(need(w.b1, p + "linear1.bias", {d.d_ff}));
-    UCE_TRY(need(w.w2, p + "linear2.weight", {d.d_model, d.d_ff}));
-    UCE_TRY(need(w.b2, p + "linear2.bias", {d.d_model}));
-    UCE_TRY(need(w.n1_w, p + "norm1.weight", {d.d_model}));
-    UCE_TRY(need(w.n1_b, p + "norm1.bias", {d.d_model}));
-    UCE_TRY(need(w.n2_w, p + "norm2.weight", {d.d_model}));
-    UCE_TRY(need(w.n2_b, p + "norm2.bias", {d.d_model}));
+    UCE_TRY(sd.need(w.in_proj_w, p + "self_attn.in_proj_weight", {3 * d.d_model, d.d_model}));
+    UCE_TRY(sd.need(w.in_proj_b, p + "self_attn.in_proj_bias", {3 * d.d_model}));
+    UCE_TRY(sd.need(w.out_w, p + "self_attn.out_proj.weight", {d.d_model, d.d_model}));
+    UCE_TRY(sd.need(w.out_b, p + "self_attn.out_proj.bias", {d.d_model}));
+    UCE_TRY(sd.need(w.w1, p + "linear1.weight", {d.d_ff, d.d_model}));
+    UCE_TRY(sd.need(w.b1, p + "linear1.bias", {d.d_ff}));
+    UCE_TRY(sd.need(w.w2, p + "linear2.weight", {d.d_model, d.d_ff}));
+    UCE_TRY(sd.need(w.b2, p + "linear2.bias", {d.d_model}));
+    UCE_TRY(sd.need(w.n1_w, p + "norm1.weight", {d.d_model}));
+    UCE_TRY(sd.need(w.n1_b, p + "norm1.bias", {d.d_model}));
+    UCE_TRY(sd.need(w.n2_w, p + "norm2.weight", {d.d_model}));
+    UCE_TRY(sd.need(w.n2_b, p + "norm2.bias", {d.d_model}));
     m->layers_.push_back(std::move(w));
   }
   const int64_t dec_in[4] = {d.d_model, d.decoder_hidden, d.output_dim, d.output_dim};
   const int64_t dec_out[4] = {d.decoder_hidden, d.output_dim, d.output_dim, d.output_dim};
   for (int i = 0; i < 4; ++i) {
     const std::string p = "decoder." + std::to_string(i) + (i < 3 ? ".0." : ".");
-    UCE_TRY(need(m->dec_w_[i], p + "weight", {dec_out[i], dec_in[i]}));
-    UCE_TRY(need(m->dec_b_[i], p + "bias", {dec_out[i]}));
+    UCE_TRY(sd.need(m->dec_w_[i], p + "weight", {dec_out[i], dec_in[i]}));
+    UCE_TRY(sd.need(m->dec_b_[i], p + "bias", {dec_out[i]}));
     if (i < 3) {
       const std::string q = "decoder." + std::to_string(i) + ".1.";
-      UCE_TRY(need(m->dec_ln_w_[i], q + "weight", {dec_out[i]}));
-      UCE_TRY(need(m->dec_ln_b_[i], q + "bias", {dec_out[i]}));
+      UCE_TRY(sd.need(m->dec_ln_w_[i], q + "weight", {dec_out[i]}));
+      UCE_TRY(sd.need(m->dec_ln_b_[i], q + "bias", {dec_out[i]}));
     }
   }
 

@@ -1,8 +1,6 @@
 // brain_test_support.cpp — see brain_test_support.hpp.
 #include "brain_test_support.hpp"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <cstring>
 #include <fstream>
@@ -10,26 +8,6 @@
 #include <unistd.h>
 
 namespace brain_test {
-
-Backends::Backends() {
-  registry.discover({UCE_PLUGIN_DIR}, nullptr);
-  uce_backend_options o{};
-  o.struct_size = sizeof(o);
-  o.device_index = -1;
-  o.threads = 2;
-  for (const auto* h : registry.plugins(UCE_PLUGIN_BACKEND)) {
-    auto b = uce::Backend::open(h, o);
-    if (b) open.push_back(b.take());
-    else ADD_FAILURE() << "backend " << h->name << " loaded but failed to open: " << b.message();
-  }
-}
-
-Backends& backends() {
-  static Backends b;
-  return b;
-}
-
-double tolerance(const uce::Backend& b) { return b.name() == "reference" ? 1e-10 : 1e-6; }
 
 std::string read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

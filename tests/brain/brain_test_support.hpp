@@ -8,21 +8,16 @@
 #include <vector>
 
 #include "npy_read.hpp"
-#include "uce/backend.hpp"
+#include "test_backends.hpp"
 
 namespace brain_test {
 
 inline const std::string kDir = UCE_BRAIN_DIR;
 inline std::string model_dir(const std::string& name) { return kDir + "/" + name; }
 
-struct Backends {
-  uce::PluginRegistry registry;
-  std::vector<std::unique_ptr<uce::Backend>> open;
-  Backends();
-};
-Backends& backends();  // opened once per process: the built-in reference + every plugin found
-
-double tolerance(const uce::Backend& b);  // normalised error: 1e-10 reference, 1e-6 others
+// Opened once per process: the built-in reference + every plugin found (tests/support).
+using uce::test::backends;
+using uce::test::tolerance;  // normalised error: 1e-10 reference, 1e-6 others
 
 std::string read_text(const std::string& path);
 std::vector<char> read_bytes(const std::string& path);

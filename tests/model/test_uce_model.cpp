@@ -8,34 +8,16 @@
 #include <fstream>
 
 #include "npy_read.hpp"
+#include "test_backends.hpp"
 #include "uce/backend.hpp"
 #include "uce/uce_runner.hpp"
 
 namespace {
 using uce::test::NpyArray;
+using uce::test::backends;
 using uce::test::read_npy;
+using uce::test::tolerance;
 const std::string kDir = UCE_TINY_DIR;
-
-struct Backends {
-  uce::PluginRegistry registry;
-  std::vector<std::unique_ptr<uce::Backend>> open;
-  Backends() {
-    registry.discover({UCE_PLUGIN_DIR}, nullptr);
-    uce_backend_options o{};
-    o.struct_size = sizeof(o);
-    o.device_index = -1;
-    o.threads = 2;
-    for (const auto* h : registry.plugins(UCE_PLUGIN_BACKEND)) {
-      auto b = uce::Backend::open(h, o);
-      if (b) open.push_back(b.take());
-      else ADD_FAILURE() << "backend " << h->name << " loaded but failed to open: " << b.message();
-    }
-  }
-};
-Backends& backends() {
-  static Backends b;
-  return b;
-}
 
 uce::UceModelOptions options(const std::string& token_file) {
   uce::UceModelOptions o;
@@ -48,8 +30,6 @@ uce::UceModelOptions options(const std::string& token_file) {
 }
 
 NpyArray fixture(const std::string& c, const std::string& key) { return read_npy(kDir + "/cases/" + c + "/" + key + ".npy"); }
-
-double tolerance(const uce::Backend& b) { return b.name() == "reference" ? 1e-10 : 1e-6; }
 
 const std::vector<std::string> kKeep = {"embed.pe", "layer0.attn.qkv", "layer0.attn", "layer0.attn.out",
                                         "layer0.norm1", "layer0.ffn.up", "layer0.norm2", "layer1.norm2",

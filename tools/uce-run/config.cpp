@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "uce/ops.hpp"
+#include "uce/uce_brain_config.hpp"
 
 // Like UCE_TRY, for functions returning Status (status.hpp's UCE_TRY expects a Result).
 #define UCE_TRY_STATUS(expr)            \
@@ -408,11 +409,15 @@ Status Loader::check() {
 
   ModelConfig& m = c.model;
   if (m.family == "uce-brain") {
-    // The pilot's token layout (uce-models.md §2) unless the user gave one; heads 0 = config.json.
-    if (!c.is_set("model.cls_token")) m.cls_token = 1;
-    if (!c.is_set("model.chrom_token_offset")) m.chrom_token_offset = 1000;
-    if (!c.is_set("model.chrom_close_token")) m.chrom_close_token = 2000;
-    if (!c.is_set("model.pad_length")) m.pad_length = 2048;
+    // The token layout keys the user did not set are decided at run time by core's
+    // resolve_brain_token_layout (config.json, else the pilot's layout, uce-models.md §2); prepare.cpp
+    // passes it only the keys set here. The fields still hold the pilot's values, taken from core's
+    // BrainTokenLayout so they are written in one place, for the fingerprint. heads 0 = config.json.
+    const BrainTokenLayout pilot;
+    if (!c.is_set("model.cls_token")) m.cls_token = pilot.cls_token;
+    if (!c.is_set("model.chrom_token_offset")) m.chrom_token_offset = pilot.chrom_token_offset;
+    if (!c.is_set("model.chrom_close_token")) m.chrom_close_token = pilot.chrom_close_token;
+    if (!c.is_set("model.pad_length")) m.pad_length = pilot.pad_length;
     if (!c.is_set("model.heads")) m.heads = 0;
     // UCE-brain does no filtering (uce-models.md §2), unless asked to explicitly.
     if (!c.is_set("filter.enabled")) c.filter.enabled = false;

@@ -2,12 +2,12 @@
 #include "prepare.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 #include <set>
 
 #include "uce/io/model_files.hpp"
 #include "uce/ops.hpp"
+#include "uce/sentences/cell_filter.hpp"
 #include "uce/sentences/species_chrom.hpp"
 #include "uce/uce_brain_model.hpp"
 #include "uce/uce_brain_runner.hpp"
@@ -51,25 +51,26 @@ Status scan_counts(const RunConfig& c, PreparedRun& run, const LogLine& log) {
   const int64_t n_obs = run.cells_in_file, n_var = run.genes_in_file;
   sentences::FilterCounter counter(static_cast<size_t>(n_var),
                                    {c.filter.enabled ? c.filter.min_cells : 0, c.filter.enabled ? c.filter.min_genes : 0});
-  int64_t non_integer = 0, negative = 0, nan = 0;
+  sentences::CountChecker checker;
   for (int64_t begin = 0; begin < n_obs; begin += c.input.chunk_rows) {
     const int64_t end = std::min(n_obs, begin + c.input.chunk_rows);
     auto chunk = run.reader->read(begin, end);
     if (!chunk) return chunk.status();
-    const int64_t nnz = chunk->indptr[chunk->n_rows];
-    for (int64_t i = 0; i < nnz; ++i) {
-      const double v = chunk->values[i];
-      if (std::isnan(v)) ++nan;
-      else if (v < 0) ++negative;
-      else if (v != std::floor(v)) ++non_integer;
-    }
+    // add_rows checks indptr and the gene indices first, so the rows below are well formed.
     UCE_TRY(counter.add_rows(chunk->indptr, chunk->indices, chunk->values, static_cast<size_t>(chunk->n_rows)));
+    for (int64_t r = 0; r < chunk->n_rows; ++r) {
+      const int64_t first = chunk->indptr[r];
+      checker.check_row(begin + r, chunk->indices + first, chunk->values + first,
+                        static_cast<size_t>(chunk->indptr[r + 1] - first));
+    }
   }
-  run.bad_values = non_integer + negative + nan;
+  const int64_t non_integer = checker.non_integer().count, negative = checker.negative().count,
+                not_finite = checker.not_finite().count;
+  run.bad_values = non_integer + negative + not_finite;
   if (run.bad_values > 0) {
     const std::string msg = c.input.path + ": " + c.input.counts + ": counts are not raw integer counts (" + std::to_string(non_integer) +
-                            " non-integer, " + std::to_string(negative) + " negative, " + std::to_string(nan) +
-                            " NaN values); UCE needs raw counts — pass counts = \"raw/X\" or a counts layer";
+                            " non-integer, " + std::to_string(negative) + " negative, " + std::to_string(not_finite) +
+                            " NaN/infinite values); UCE needs raw counts — pass counts = \"raw/X\" or a counts layer";
     if (c.filter.counts_policy == "refuse") return Status::error(msg + " ([filter] counts_policy = \"refuse\")");
     log(UCE_LOG_WARN, "WARNING: " + msg + "; non-integers are truncated like the official tool, negative/NaN cells skipped");
   }
