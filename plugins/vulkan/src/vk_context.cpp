@@ -281,6 +281,7 @@ void read_caps(Context& ctx) {
 void choose_linear_path(Context& ctx) {
   const Caps& c = ctx.caps;
   ctx.coopmat_variant.clear();
+  ctx.attention_coopmat = false;
   if (!ctx.allow_coopmat) { ctx.coopmat_note = "coopmat off (options.allow_coopmat = 0)"; return; }
   if (!ctx.allow_fp16) { ctx.coopmat_note = "coopmat off (needs options.allow_fp16: fp16 inputs)"; return; }
   if (!c.coopmat_nv) { ctx.coopmat_note = "coopmat unsupported (no VK_NV_cooperative_matrix)"; return; }
@@ -290,7 +291,11 @@ void choose_linear_path(Context& ctx) {
   }
   if (c.subgroup_size != 32) { ctx.coopmat_note = "coopmat unsupported (shader assumes subgroup size 32)"; return; }
   // Prefer f32 accumulation; among shapes the shaders were built for, prefer the wider N.
+#ifdef UCE_VK_COOPMAT_PREFER_16X8
+  const char* order[] = {"16x8x16_acc32", "16x16x16_acc32", "16x8x16_acc16", "16x16x16_acc16"};
+#else
   const char* order[] = {"16x16x16_acc32", "16x8x16_acc32", "16x16x16_acc16", "16x8x16_acc16"};
+#endif
   for (const char* want : order) {
     for (const auto& s : c.coopmat_shapes) {
       char name[64];
@@ -299,6 +304,12 @@ void choose_linear_path(Context& ctx) {
       if (!has_shader(("linear_cm_nv_f32_" + std::string(want)).c_str())) continue;
       ctx.coopmat_variant = want;
       ctx.coopmat_note = std::string("coopmat NV ") + want;
+      // The tensor-core attention is written for the 16x16x16 shape with f32 accumulation.
+      for (const auto& a : c.coopmat_shapes)
+        if (a.m == 16 && a.n == 16 && a.k == 16 && a.acc_f32 && has_shader("attention_cm_nv_hd64"))
+          ctx.attention_coopmat = true;
+      ctx.coopmat_note += ctx.attention_coopmat ? "; attention: coopmat NV 16x16x16 (head dim <= 64)"
+                                                : "; attention: scalar";
       return;
     }
   }
@@ -432,6 +443,7 @@ void context_close(Context* ctx) {
   if (ctx->device) {
     vkDeviceWaitIdle(ctx->device);
     pipelines_shutdown(*ctx);
+    weights_shutdown(*ctx);
     memory_shutdown(*ctx);
     if (ctx->fence) vkDestroyFence(ctx->device, ctx->fence, nullptr);
     if (ctx->cmd_pool) vkDestroyCommandPool(ctx->device, ctx->cmd_pool, nullptr);

@@ -50,6 +50,15 @@ struct Buffer {
   VkDeviceSize size = 0;    // usable bytes (allocation is rounded up to 16)
   VkDeviceSize alloc = 0;   // bytes of the VkBuffer
   void* mapped = nullptr;   // persistently mapped when device memory is host-visible
+  uint64_t id = 0;          // unique per context: keys the fp16 weight copies (vk_weights.cpp)
+  uint64_t generation = 0;  // bumped by every write (host or op dst): stale copies are redone
+};
+
+// An fp16 copy of an f32 weight tensor, made on the device the first time the cooperative-matrix
+// GEMM reads it (vk_weights.cpp).
+struct Fp16Copy {
+  uint64_t generation = 0;  // source buffer's generation when converted
+  struct ::uce_buffer* buf = nullptr;
 };
 
 constexpr uint32_t k_bindings = 6;        // every pipeline shares one 6-binding set layout
@@ -100,6 +109,12 @@ struct Context {
   // Chosen LINEAR path ("" = scalar tiled GEMM), and why, for describe().
   std::string coopmat_variant;  // e.g. "16x8x16_acc32"
   std::string coopmat_note;
+  bool attention_coopmat = false;  // fp16 tensor-core attention (needs the 16x16x16 f32-acc shape)
+
+  uint64_t next_buffer_id = 1;
+  // fp16 copies of f32 weights for the coopmat GEMM, keyed by "buffer id:offset:rows:cols:stride".
+  std::unordered_map<std::string, Fp16Copy> fp16_weights;
+  uint64_t fp16_weight_bytes = 0;
 
   void log(int level, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 };
@@ -133,6 +148,13 @@ uce_status buffer_write(Context& ctx, Buffer& b, size_t offset, const void* src,
                         uce_error* err);
 uce_status buffer_read(Context& ctx, Buffer& b, size_t offset, void* dst, size_t bytes,
                        uce_error* err);
+
+// ---- fp16 weight copies (vk_weights.cpp) -------------------------------------------------------
+// The fp16 copy of the f32 2-D tensor w, (re)converted in the current batch when missing or stale.
+// *out is a contiguous [rows, cols] f16 tensor view of the copy.
+uce_status fp16_weight_view(Context& ctx, const uce_tensor* w, uce_tensor* out, uce_error* err);
+void weights_forget_buffer(Context& ctx, uint64_t buffer_id);  // before a buffer is destroyed
+void weights_shutdown(Context& ctx);
 
 // ---- pipelines (vk_pipelines.cpp) --------------------------------------------------------------
 uce_status pipelines_init(Context& ctx, uce_error* err);  // layouts + VkPipelineCache (loaded)

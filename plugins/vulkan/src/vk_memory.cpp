@@ -78,6 +78,7 @@ uce_status create_raw(Context& ctx, VkDeviceSize bytes, bool staging, Buffer& ou
   }
   out.size = bytes;
   out.alloc = alloc;
+  out.id = ctx.next_buffer_id++;
   return UCE_OK;
 }
 
@@ -142,6 +143,7 @@ uce_status buffer_write(Context& ctx, Buffer& b, size_t offset, const void* src,
   uce_status st = check_range(b, offset, bytes, "buffer_write", err);
   if (st == UCE_OK) st = flush(ctx, err);
   if (st != UCE_OK || bytes == 0) return st;
+  ++b.generation;
   if (b.mapped) {
     std::memcpy(static_cast<char*>(b.mapped) + offset, src, bytes);
     return UCE_OK;

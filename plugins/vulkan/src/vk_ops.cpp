@@ -72,24 +72,31 @@ const char* storage_suffix(int dt) {
   return dt == UCE_F16 ? "f16" : dt == UCE_BF16 ? "bf16" : dt == UCE_I32 ? "i32" : "f32";
 }
 
-// Attention variant: queries per workgroup, head-dim bound, shared bytes (must match the
-// BQ/BK/HDMAX/WG of CMakeLists.txt and attention.comp's shared arrays).
+// Attention variant: queries per workgroup, head-dim bound, shared bytes (must match
+// CMakeLists.txt and the shaders' shared arrays).
 struct AttnVariant {
   const char* name;
-  uint32_t bq, bk, hdmax;
+  uint32_t bq, hdmax, shared_bytes;
 };
-uint32_t attn_shared_bytes(const AttnVariant& v) {
-  return 4 * (v.bq * v.hdmax + v.bk * (v.hdmax + 1) + v.bk * v.hdmax + v.bq * v.bk + v.bk + 6 * v.bq + 2);
+// attention.comp: BQ queries x BK keys, 4-byte words of Qs, Ks (+1 pad), Vs, Ss, key_add, 6 per-query, 2.
+constexpr uint32_t attn_generic_bytes(uint32_t bq, uint32_t bk, uint32_t hdmax) {
+  return 4 * (bq * hdmax + bk * (hdmax + 1) + bk * hdmax + bq * bk + bk + 6 * bq + 2);
 }
-constexpr AttnVariant k_attn_q16_hd64{"attention_q16_hd64", 16, 32, 64};
-constexpr AttnVariant k_attn_q16_hd128{"attention_q16_hd128", 16, 16, 128};
-constexpr AttnVariant k_attn_q1_hd64{"attention_q1_hd64", 1, 32, 64};
+constexpr AttnVariant k_attn_q16_hd128{"attention_q16_hd128", 16, 128, attn_generic_bytes(16, 16, 128)};
+constexpr AttnVariant k_attn_q1_hd64{"attention_q1_hd64", 1, 64, attn_generic_bytes(1, 32, 64)};
+// attention_rowq.comp: one query per invocation, 64 per workgroup; K/V blocks of 32 keys as vec4.
+constexpr AttnVariant k_attn_rowq_hd64{"attention_rowq_hd64", 64, 64, 2 * 32 * 64 * 4 + 32 * 4 + 2 * 64 * 4 + 8};
+// attention_coopmat_nv.comp: HD 64, BKEY 64, 4 subgroups x 16 queries (Ks, Vs, Ps, Ss, key_add, ranges).
+constexpr AttnVariant k_attn_cm_hd64{"attention_cm_nv_hd64", 64, 64,
+                                     2 * 64 * 72 * 2 + 4 * 16 * 72 * 2 + 4 * 16 * 68 * 4 + 64 * 4 + 2 * 64 * 4 + 8};
 
-const AttnVariant& pick_attention(uint32_t hd, bool sparse_queries) {
+const AttnVariant& pick_attention(const Context& ctx, uint32_t hd, bool sparse_queries) {
   if (hd > 64) return k_attn_q16_hd128;
   // A few scattered query rows (e.g. only the CLS rows): one query per workgroup, so a workgroup
   // never streams the keys of several sequences.
-  return sparse_queries ? k_attn_q1_hd64 : k_attn_q16_hd64;
+  if (sparse_queries) return k_attn_q1_hd64;
+  if (ctx.attention_coopmat && k_attn_cm_hd64.shared_bytes <= ctx.caps.max_shared) return k_attn_cm_hd64;
+  return k_attn_rowq_hd64;
 }
 
 // ---- the check shared by supports_op and compute ----------------------------------------------
@@ -205,9 +212,9 @@ bool check_op(const Context& ctx, const uce_op* op, Why why) {
       if (src(4) && !is_vec(src(4), UCE_I32, -1)) return why.no("query_rows must be i32 [Q]");
       const uint32_t nq = src(4) ? static_cast<uint32_t>(src(4)->ne[0]) : qkv.rows;
       if (!dst_ok || dst->ndim != 2 || d.rows != nq || d.cols != dm) return why.no("dst must be f32 [%u, %u]", nq, dm);
-      const AttnVariant& v = pick_attention(hd, src(4) != nullptr);
-      if (attn_shared_bytes(v) > ctx.caps.max_shared)
-        return why.no("attention needs %u bytes of shared memory, device has %u", attn_shared_bytes(v), ctx.caps.max_shared);
+      const AttnVariant& v = pick_attention(ctx, hd, src(4) != nullptr);
+      if (v.shared_bytes > ctx.caps.max_shared)
+        return why.no("attention needs %u bytes of shared memory, device has %u", v.shared_bytes, ctx.caps.max_shared);
       return true;
     }
     default:
@@ -287,6 +294,8 @@ uce_status ops_compute(Context& ctx, const uce_op* op, uce_error* err) {
                 op && op->struct_size >= offsetof(uce_op, name) + sizeof(char*) && op->name ? op->name : "?", why);
   const uce_tensor* dst = op->dst;
   auto src = [&](int i) -> const uce_tensor* { return i < op->n_srcs ? op->srcs[i] : nullptr; };
+  // Any fp16 copy made from the destination buffer is stale from now on.
+  if (dst->buffer) ++dst->buffer->vk.generation;
   Binder b(ctx, err);
   Mat x, d;
   as_mat(dst, d);
@@ -328,16 +337,31 @@ uce_status ops_compute(Context& ctx, const uce_op* op, uce_error* err) {
     case UCE_OP_LINEAR: {
       Mat w;
       as_mat(src(0), x);
-      as_mat(src(1), w);
-      if (!bind_all({src(0), src(1), src(2), dst})) return st;
+      const bool coopmat = !ctx.coopmat_variant.empty();
+      // The coopmat GEMM reads fp16: an f32 W is converted once and its copy reused (vk_weights.cpp).
+      uce_tensor w16{};
+      const uce_tensor* wt_src = src(1);
+      if (coopmat && wt_src->dtype == UCE_F32 && x.rows > 0) {
+        if ((st = fp16_weight_view(ctx, wt_src, &w16, err)) != UCE_OK) return st;
+        wt_src = &w16;
+      }
+      as_mat(wt_src, w);
+      if (!bind_all({src(0), wt_src, src(2), dst})) return st;
       Push p;
       p.u(0).u(x.rows).u(w.rows).u(x.cols).u(b.elem_off[0]).u(x.stride).u(b.elem_off[1]).u(w.stride);
       p.u(b.elem_off[2]).u(src(2) ? 1 : 0).u(static_cast<uint32_t>(op->activation)).u(b.elem_off[3]).u(d.stride);
-      const char* wt = storage_suffix(src(1)->dtype);
-      const std::string shader = ctx.coopmat_variant.empty()
-                                     ? std::string("linear_") + wt
-                                     : std::string("linear_cm_nv_") + wt + "_" + ctx.coopmat_variant;
-      return dispatch_y(ctx, shader, b, p, ceil_div(w.rows, 64), ceil_div(x.rows, 64), 64, err);
+      const char* wt = storage_suffix(wt_src->dtype);
+      // Scalar path: 128x128 tiles (8x8 per invocation) once there is more than one 64-row tile.
+      const bool big = x.rows > 64;
+      // Coopmat with 16-byte reads: fp16 W and x rows starting on 16-byte boundaries, K % 8 == 0.
+      const bool vec = coopmat && wt_src->dtype == UCE_F16 && x.cols % 8 == 0 && b.elem_off[0] % 4 == 0 &&
+                       x.stride % 4 == 0 && b.elem_off[1] % 8 == 0 && w.stride % 8 == 0;
+      const std::string shader = vec       ? std::string("linear_cm_nv_vec_") + ctx.coopmat_variant
+                                 : coopmat ? std::string("linear_cm_nv_") + wt + "_" + ctx.coopmat_variant
+                                 : big     ? std::string("linear128_") + wt
+                                           : std::string("linear_") + wt;
+      const uint32_t tile = coopmat || big ? 128 : 64;  // output tile edge of the chosen shader
+      return dispatch_y(ctx, shader, b, p, ceil_div(w.rows, tile), ceil_div(x.rows, tile), tile, err);
     }
     case UCE_OP_LAYERNORM: {
       Mat r{};
@@ -383,9 +407,11 @@ uce_status ops_compute(Context& ctx, const uce_op* op, uce_error* err) {
       const uint32_t dm = x.cols / 3, heads = static_cast<uint32_t>(op->n_heads), hd = dm / heads;
       const uint32_t nq = d.rows;
       if (!bind_all({src(0), src(1), src(2), src(3), src(4), dst})) return st;
-      const AttnVariant& v = pick_attention(hd, src(4) != nullptr);
+      const AttnVariant& v = pick_attention(ctx, hd, src(4) != nullptr);
       // The u8 mask is read as 32-bit words: pass its byte offset within the bound range.
-      const uint32_t flags = (src(2) ? 1u : 0u) | (src(3) ? 2u : 0u) | (src(4) ? 4u : 0u);
+      uint32_t flags = (src(2) ? 1u : 0u) | (src(3) ? 2u : 0u) | (src(4) ? 4u : 0u);
+      // The tensor-core kernel reads q/k/v with vec4 loads when every head slice is 16-byte aligned.
+      if (b.elem_off[0] % 4 == 0 && x.stride % 4 == 0 && hd % 8 == 0) flags |= 8u;
       Push p;
       p.u(0).u(nq).u(static_cast<uint32_t>(src(1)->ne[0] - 1)).u(dm).u(hd).u(b.elem_off[0]).u(x.stride);
       p.u(b.elem_off[1]).u(b.elem_off[2]).u(b.elem_off[3]).u(b.elem_off[4]).u(b.elem_off[5]).u(d.stride);

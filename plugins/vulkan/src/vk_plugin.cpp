@@ -64,6 +64,7 @@ void vk_buffer_free(uce_backend* be, uce_buffer* buf) {
   // A pending batch may still reference the buffer: finish it first.
   uce_error ignored;
   uce_vk::flush(*be->ctx, &ignored);
+  uce_vk::weights_forget_buffer(*be->ctx, buf->vk.id);
   uce_vk::buffer_destroy(*be->ctx, buf->vk);
   delete buf;
 }

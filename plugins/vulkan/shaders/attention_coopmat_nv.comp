@@ -1,0 +1,227 @@
+#version 450
+// ATTENTION on tensor cores (GL_NV_cooperative_matrix, 16x16x16, fp16 inputs, f32 accumulation):
+// packed variable-length multi-head self-attention, flash style, same semantics as attention.comp
+//   logit(i,j) = (q_i . k_j) * scale + key_bias[j];  j masked (key_mask[j] != 0) or in another
+//   sequence -> excluded; a query with no admissible key gets zeros.
+// A workgroup = 4 subgroups of 32 (subgroup size 32 required) = 64 queries of one head; each
+// subgroup owns 16 queries. Blocks of BKEY keys: K and V converted to fp16 into shared memory
+// once for all subgroups; S = Q K^T on tensor cores (Q fragments stay in registers), online
+// softmax in f32 (lane pair 2r, 2r+1 owns query row r, each half of the columns), P (fp16) V on
+// tensor cores, output accumulators O in f32 registers rescaled per row (NV cooperative matrices
+// cannot scale rows, so P V lands in shared memory and each lane adds its half row).
+// Head dim <= HD (64); padded columns are zero. Grid: x = heads, y = ceil(Q / 64).
+#extension GL_GOOGLE_include_directive : require
+#extension GL_NV_cooperative_matrix : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_EXT_control_flow_attributes : require
+#define HD 64u
+#define BKEY 64u
+#define NSG 4u
+#define BQ (16u * NSG)
+#define KP (HD + 8u)      // K/V pitch in halfs (144 bytes: 16-byte aligned rows)
+#define KPV (KP / 8u)     // the same in uvec4 (K/V live in shared memory as uvec4 of 8 halfs)
+#define PP (BKEY + 8u)    // P / Q-staging pitch in halfs
+#define SP (BKEY + 4u)    // S / PV staging pitch in floats (BKEY == HD here)
+#define HALF_K (BKEY / 2u)
+#define HALF_D (HD / 2u)
+layout(local_size_x = 128) in;
+layout(std430, set = 0, binding = 0) readonly buffer QKV { float qkv[]; };
+layout(std430, set = 0, binding = 0) readonly buffer QKV4 { vec4 qkv4[]; };  // same data, 16-byte reads
+layout(std430, set = 0, binding = 1) readonly buffer Seg { int seg[]; };
+layout(std430, set = 0, binding = 2) readonly buffer KeyBias { float key_bias[]; };
+layout(std430, set = 0, binding = 3) readonly buffer KeyMask { uint key_mask_words[]; };  // u8, read as words
+layout(std430, set = 0, binding = 4) readonly buffer QueryRows { int query_rows[]; };
+layout(std430, set = 0, binding = 5) writeonly buffer Dst { float dst[]; };
+layout(push_constant) uniform Push {
+  uint q0;
+  uint n_q, n_seq, d, hd;
+  uint qkv_off, qkv_stride, seg_off, bias_off, mask_byte_off, qr_off, d_off, d_stride;
+  uint flags;  // 1 = key_bias present, 2 = key_mask present, 4 = query_rows present,
+               // 8 = qkv rows, offset and head columns 16-byte aligned with hd % 8 == 0 (vec4 reads)
+  float scale;
+} p;
+
+const float NEG = -1.0e38;
+const float NEG_HALF = -0.5e38;
+
+shared uvec4 Ks[BKEY * KPV];  // [key][8-half chunk]
+shared uvec4 Vs[BKEY * KPV];
+shared float16_t Ps[NSG * 16u * PP];  // per subgroup: Q staging at start, then P of each block
+shared float Ss[NSG * 16u * SP];      // per subgroup: S, then P V of each block
+shared float key_add[BKEY];           // key_bias, or NEG when masked / past the range
+shared uint sh_lo[BQ], sh_hi[BQ];
+shared uint wg_lo, wg_hi;
+
+bool key_masked(uint j) {
+  uint b = p.mask_byte_off + j;
+  return ((key_mask_words[b >> 2u] >> ((b & 3u) * 8u)) & 0xffu) != 0u;
+}
+
+void main() {
+  uint t = gl_LocalInvocationID.x;
+  uint sg = gl_SubgroupID, lane = gl_SubgroupInvocationID;
+  uint h = gl_WorkGroupID.x;
+  uint qbase = p.q0 + gl_WorkGroupID.y * BQ;
+  uint hd = p.hd;
+  uint q_col = h * hd, k_col = p.d + h * hd, v_col = 2u * p.d + h * hd;
+
+  // Each of the first BQ invocations resolves one query: its row and its sequence's key range.
+  if (t < BQ) {
+    uint qi = qbase + t;
+    uint lo = 0u, hi = 0u;
+    if (qi < p.n_q) {
+      uint row = (p.flags & 4u) != 0u ? uint(query_rows[p.qr_off + qi]) : qi;
+      uint a = 0u, b = p.n_seq;  // invariant: seg[a] <= row < seg[b]
+      while (b - a > 1u) {
+        uint mid = (a + b) / 2u;
+        if (uint(seg[p.seg_off + mid]) <= row) a = mid; else b = mid;
+      }
+      lo = uint(seg[p.seg_off + a]);
+      hi = uint(seg[p.seg_off + a + 1u]);
+    }
+    sh_lo[t] = lo; sh_hi[t] = hi;
+  }
+  barrier();
+  if (t == 0u) {
+    uint lo = 0xffffffffu, hi = 0u;
+    for (uint i = 0u; i < BQ; ++i)
+      if (sh_hi[i] > sh_lo[i]) { lo = min(lo, sh_lo[i]); hi = max(hi, sh_hi[i]); }
+    wg_lo = lo == 0xffffffffu ? 0u : lo;
+    wg_hi = hi;
+  }
+
+  // This lane's query row r (within the subgroup) and column half.
+  uint r = lane >> 1u, half_sel = lane & 1u;
+  uint qq = sg * 16u + r;  // query within the workgroup
+  uint qi = qbase + qq;
+  uint my_lo = sh_lo[qq], my_hi = sh_hi[qq];
+  uint my_row = qi;
+  if (qi < p.n_q && (p.flags & 4u) != 0u) my_row = uint(query_rows[p.qr_off + qi]);
+
+  // Q (scaled) -> fp16 staging -> fragments kept in registers.
+  uint pbase = sg * 16u * PP, sbase = sg * 16u * SP;
+  for (uint c = half_sel * HALF_D; c < half_sel * HALF_D + HALF_D; ++c) {
+    float v = (qi < p.n_q && c < hd) ? qkv[p.qkv_off + my_row * p.qkv_stride + q_col + c] * p.scale : 0.0;
+    Ps[pbase + r * PP + c] = float16_t(v);
+  }
+  subgroupMemoryBarrierShared();
+  subgroupBarrier();
+  fcoopmatNV<16, gl_ScopeSubgroup, 16u, 16u> qa[HD / 16u];
+  [[unroll]] for (uint kk = 0u; kk < HD / 16u; ++kk) coopMatLoadNV(qa[kk], Ps, pbase + kk * 16u, PP, false);
+
+  float o[HALF_D];
+  [[unroll]] for (uint c = 0u; c < HALF_D; ++c) o[c] = 0.0;
+  float m_run = NEG, l_run = 0.0;
+  barrier();  // wg_lo/wg_hi visible; every subgroup done with its Q staging reads before P writes
+  uint lo = wg_lo, hi = wg_hi;
+
+  for (uint kb = lo; kb < hi; kb += BKEY) {
+    // K, V block -> fp16 shared (zero outside the range and past the head dim).
+    // Chunk i = 8 consecutive head columns of one key (zero past hd and past the range).
+    [[unroll]] for (uint i = t; i < BKEY * HD / 8u; i += 128u) {
+      uint j = i / (HD / 8u), c = 8u * (i % (HD / 8u)), key = kb + j;
+      uint base = p.qkv_off + key * p.qkv_stride;
+      uvec4 kw = uvec4(0u), vw = uvec4(0u);
+      if (key < hi && c < hd) {
+        vec4 k0, k1, v0, v1;
+        if ((p.flags & 8u) != 0u) {
+          k0 = qkv4[(base + k_col + c) >> 2u]; k1 = qkv4[((base + k_col + c) >> 2u) + 1u];
+          v0 = qkv4[(base + v_col + c) >> 2u]; v1 = qkv4[((base + v_col + c) >> 2u) + 1u];
+        } else {
+          float kv[8], vv[8];
+          [[unroll]] for (uint e = 0u; e < 8u; ++e) {
+            bool in_head = c + e < hd;
+            kv[e] = in_head ? qkv[base + k_col + c + e] : 0.0;
+            vv[e] = in_head ? qkv[base + v_col + c + e] : 0.0;
+          }
+          k0 = vec4(kv[0], kv[1], kv[2], kv[3]); k1 = vec4(kv[4], kv[5], kv[6], kv[7]);
+          v0 = vec4(vv[0], vv[1], vv[2], vv[3]); v1 = vec4(vv[4], vv[5], vv[6], vv[7]);
+        }
+        kw = uvec4(packHalf2x16(k0.xy), packHalf2x16(k0.zw), packHalf2x16(k1.xy), packHalf2x16(k1.zw));
+        vw = uvec4(packHalf2x16(v0.xy), packHalf2x16(v0.zw), packHalf2x16(v1.xy), packHalf2x16(v1.zw));
+      }
+      Ks[j * KPV + c / 8u] = kw;
+      Vs[j * KPV + c / 8u] = vw;
+    }
+    if (t < BKEY) {
+      uint key = kb + t;
+      float add = NEG;
+      if (key < hi && ((p.flags & 2u) == 0u || !key_masked(key)))
+        add = (p.flags & 1u) != 0u ? key_bias[p.bias_off + key] : 0.0;
+      key_add[t] = add;
+    }
+    barrier();
+
+    // S = Q K^T (16 x BKEY) for this subgroup.
+    [[unroll]] for (uint n = 0u; n < BKEY / 16u; ++n) {
+      fcoopmatNV<32, gl_ScopeSubgroup, 16u, 16u> s = fcoopmatNV<32, gl_ScopeSubgroup, 16u, 16u>(0.0);
+      [[unroll]] for (uint kk = 0u; kk < HD / 16u; ++kk) {
+        fcoopmatNV<16, gl_ScopeSubgroup, 16u, 16u> kbm;
+        coopMatLoadNV(kbm, Ks, n * 16u * KPV + kk * 2u, KPV, true);  // B = K^T: column-major K rows
+        s = coopMatMulAddNV(qa[kk], kbm, s);
+      }
+      coopMatStoreNV(s, Ss, sbase + n * 16u, SP, false);
+    }
+    subgroupMemoryBarrierShared();
+    subgroupBarrier();
+
+    // Online softmax for row r over this lane's half of the block's keys.
+    float sv[HALF_K];
+    float mx = NEG;
+    [[unroll]] for (uint jj = 0u; jj < HALF_K; ++jj) {
+      uint j = half_sel * HALF_K + jj, key = kb + j;
+      float a = key_add[j];
+      float s = NEG;
+      if (a > NEG_HALF && key >= my_lo && key < my_hi) s = Ss[sbase + r * SP + j] + a;
+      sv[jj] = s;
+      mx = max(mx, s);
+    }
+    mx = max(mx, subgroupShuffleXor(mx, 1u));
+    float m_new = max(m_run, mx);
+    float alpha = 1.0, sum = 0.0;
+    if (m_new > NEG_HALF) {
+      alpha = m_run > NEG_HALF ? exp(m_run - m_new) : 0.0;
+      [[unroll]] for (uint jj = 0u; jj < HALF_K; ++jj) {
+        float e = sv[jj] > NEG_HALF ? exp(sv[jj] - m_new) : 0.0;
+        sum += e;
+        Ps[pbase + r * PP + half_sel * HALF_K + jj] = float16_t(e);
+      }
+      m_run = m_new;
+    } else {
+      [[unroll]] for (uint jj = 0u; jj < HALF_K; ++jj) Ps[pbase + r * PP + half_sel * HALF_K + jj] = float16_t(0.0);
+    }
+    sum += subgroupShuffleXor(sum, 1u);
+    l_run = l_run * alpha + sum;
+    subgroupMemoryBarrierShared();
+    subgroupBarrier();
+
+    // P V (16 x HD) -> shared, then each lane folds its half row into O.
+    [[unroll]] for (uint n = 0u; n < HD / 16u; ++n) {
+      fcoopmatNV<32, gl_ScopeSubgroup, 16u, 16u> pv = fcoopmatNV<32, gl_ScopeSubgroup, 16u, 16u>(0.0);
+      [[unroll]] for (uint kk = 0u; kk < BKEY / 16u; ++kk) {
+        fcoopmatNV<16, gl_ScopeSubgroup, 16u, 16u> pa;
+        fcoopmatNV<16, gl_ScopeSubgroup, 16u, 16u> vb;
+        coopMatLoadNV(pa, Ps, pbase + kk * 16u, PP, false);
+        coopMatLoadNV(vb, Vs, kk * 16u * KPV + n * 2u, KPV, false);
+        pv = coopMatMulAddNV(pa, vb, pv);
+      }
+      coopMatStoreNV(pv, Ss, sbase + n * 16u, SP, false);
+    }
+    subgroupMemoryBarrierShared();
+    subgroupBarrier();
+    [[unroll]] for (uint c = 0u; c < HALF_D; ++c)
+      o[c] = o[c] * alpha + Ss[sbase + r * SP + half_sel * HALF_D + c];
+    barrier();  // K/V/key_add (and this subgroup's S/P) are overwritten by the next block
+  }
+
+  if (qi < p.n_q) {
+    float inv = l_run > 0.0 ? 1.0 / l_run : 0.0;
+    [[unroll]] for (uint c = 0u; c < HALF_D; ++c) {
+      uint col = half_sel * HALF_D + c;
+      if (col < hd) dst[p.d_off + qi * p.d_stride + q_col + col] = o[c] * inv;
+    }
+  }
+}

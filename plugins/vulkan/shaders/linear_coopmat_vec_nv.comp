@@ -1,0 +1,137 @@
+#version 450
+// LINEAR on tensor cores (GL_NV_cooperative_matrix), the vectorised variant for fp16 W whose rows
+// are 16-byte aligned (the fp16 weight copies of vk_weights.cpp) and f32 x with 16-byte aligned
+// rows; K a multiple of 8. Same tiling as linear_coopmat_nv.comp (128 x 128 per workgroup of 8
+// subgroups, each 64 x 32, K steps of 32, next tile prefetched into registers), but every global
+// read is 16 bytes (8 halfs of W; 4 floats of x, two of which become one uvec4 of 8 halfs) and
+// shared memory is addressed in uvec4 (the cooperative-matrix loads take offsets and strides in
+// uvec4 units): 6 global reads and 4 shared stores per invocation per K step instead of 64.
+// Macros: CM_M, CM_N, CM_K = a matrix shape the device reports; ACC_F16 for fp16 accumulators.
+// Grid: x = ceil(M/128), y = ceil(n/128).
+#extension GL_GOOGLE_include_directive : require
+#extension GL_NV_cooperative_matrix : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_EXT_control_flow_attributes : require
+#include "common.glsl"
+#define BM 128u
+#define BN 128u
+#define BK 32u
+#define PV 5u    // shared row pitch in uvec4 (40 halfs = 80 bytes)
+// Subgroup tiling: SG64X64 = 4 subgroups (2 x 2) of 64 x 64; default 8 subgroups (2 x 4) of 64 x 32.
+#ifdef SG64X64
+#define NSG 4u
+#define SGN 64u
+#else
+#define NSG 8u
+#define SGN 32u
+#endif
+#define SGM 64u
+#define NT (NSG * 32u)
+#define SLOTS (BM * BK / 8u / NT)  // uvec4 loader slots per invocation (2 or 4)
+// B_KMAJOR: the W tile is stored k-major ([BK][BN] halfs) so B loads row-major, not transposed.
+#define BNP (BN + 8u)
+#define TM (SGM / CM_M)
+#define TN (SGN / CM_N)
+#ifdef ACC_F16
+#define ACC_BITS 16
+#else
+#define ACC_BITS 32
+#endif
+layout(local_size_x = NT) in;
+layout(std430, set = 0, binding = 0) readonly buffer X { vec4 x4[]; };
+layout(std430, set = 0, binding = 1) readonly buffer W { uvec4 w8[]; };
+layout(std430, set = 0, binding = 2) readonly buffer Bias { float bias[]; };
+layout(std430, set = 0, binding = 3) writeonly buffer Dst { float dst[]; };
+layout(push_constant) uniform Push {
+  uint row0, n_rows, n_out, k_dim;
+  uint x_off, x_stride, w_off, w_stride, b_off, has_bias, act, d_off, d_stride;  // in elements
+} p;
+
+shared uvec4 As[BM * PV];  // x tile, row-major [BM][BK] as fp16
+#ifdef B_KMAJOR
+shared float16_t Bs[BK * BNP];  // W tile, k-major [BK][BN] = row-major B = W^T
+#else
+shared uvec4 Bs[BN * PV];  // W tile, row-major [BN][BK] = column-major B = W^T
+#endif
+shared float Cs[NSG * CM_M * CM_N];
+
+void main() {
+  uint t = gl_LocalInvocationID.x;
+  uint m0 = p.row0 + gl_WorkGroupID.y * BM;
+  uint n0 = gl_WorkGroupID.x * BN;
+  uint sg = gl_SubgroupID, lane = gl_SubgroupInvocationID;
+  uint sm = (sg / (NSG / 2u)) * SGM, sn = (sg % (NSG / 2u)) * SGN;
+
+  fcoopmatNV<ACC_BITS, gl_ScopeSubgroup, CM_M, CM_N> acc[TM][TN];
+  [[unroll]] for (uint i = 0u; i < TM; ++i)
+    [[unroll]] for (uint j = 0u; j < TN; ++j) acc[i][j] = fcoopmatNV<ACC_BITS, gl_ScopeSubgroup, CM_M, CM_N>(0.0);
+
+  // Loader slot s = t + NT i: tile row s / 4, 8-half chunk s % 4.
+  uvec4 ra[SLOTS], rb[SLOTS];
+#define FETCH(k0)                                                                             \
+  [[unroll]] for (uint i = 0u; i < SLOTS; ++i) {                                              \
+    uint s = t + NT * i, row = s >> 2u, k = (k0) + 8u * (s & 3u);                           \
+    uint xr = m0 + row, wr = n0 + row;                                                        \
+    ra[i] = uvec4(0u);                                                                        \
+    rb[i] = uvec4(0u);                                                                        \
+    if (k < p.k_dim && xr < p.n_rows) {                                                       \
+      uint e = (p.x_off + xr * p.x_stride + k) >> 2u;                                         \
+      vec4 a = x4[e], b = x4[e + 1u];                                                         \
+      ra[i] = uvec4(packHalf2x16(a.xy), packHalf2x16(a.zw), packHalf2x16(b.xy), packHalf2x16(b.zw)); \
+    }                                                                                         \
+    if (k < p.k_dim && wr < p.n_out) rb[i] = w8[(p.w_off + wr * p.w_stride + k) >> 3u];       \
+  }
+  FETCH(0u)
+  for (uint k0 = 0u; k0 < p.k_dim; k0 += BK) {
+    [[unroll]] for (uint i = 0u; i < SLOTS; ++i) {
+      uint s = t + NT * i;
+      As[(s >> 2u) * PV + (s & 3u)] = ra[i];
+#ifdef B_KMAJOR
+      uint kb = 8u * (s & 3u), nb = s >> 2u;
+      [[unroll]] for (uint e = 0u; e < 4u; ++e) {
+        vec2 h2 = unpackHalf2x16(rb[i][e]);  // exact: fp16 -> f32 -> fp16
+        Bs[(kb + 2u * e) * BNP + nb] = float16_t(h2.x);
+        Bs[(kb + 2u * e + 1u) * BNP + nb] = float16_t(h2.y);
+      }
+#else
+      Bs[(s >> 2u) * PV + (s & 3u)] = rb[i];
+#endif
+    }
+    barrier();
+    if (k0 + BK < p.k_dim) { FETCH(k0 + BK) }
+    [[unroll]] for (uint kk = 0u; kk < BK; kk += CM_K) {
+      fcoopmatNV<16, gl_ScopeSubgroup, CM_M, CM_K> a[TM];
+      [[unroll]] for (uint i = 0u; i < TM; ++i) coopMatLoadNV(a[i], As, (sm + i * CM_M) * PV + kk / 8u, PV, false);
+      [[unroll]] for (uint j = 0u; j < TN; ++j) {
+        fcoopmatNV<16, gl_ScopeSubgroup, CM_K, CM_N> b;
+#ifdef B_KMAJOR
+        coopMatLoadNV(b, Bs, kk * BNP + sn + j * CM_N, BNP, false);
+#else
+        coopMatLoadNV(b, Bs, (sn + j * CM_N) * PV + kk / 8u, PV, true);
+#endif
+        [[unroll]] for (uint i = 0u; i < TM; ++i) acc[i][j] = coopMatMulAddNV(a[i], b, acc[i][j]);
+      }
+    }
+    barrier();
+  }
+
+  uint cbase = sg * CM_M * CM_N;
+  [[unroll]] for (uint i = 0u; i < TM; ++i)
+    [[unroll]] for (uint j = 0u; j < TN; ++j) {
+      fcoopmatNV<32, gl_ScopeSubgroup, CM_M, CM_N> c32 = fcoopmatNV<32, gl_ScopeSubgroup, CM_M, CM_N>(acc[i][j]);
+      coopMatStoreNV(c32, Cs, cbase, CM_N, false);
+      subgroupMemoryBarrierShared();
+      subgroupBarrier();
+      for (uint e = lane; e < CM_M * CM_N; e += 32u) {
+        uint r = m0 + sm + i * CM_M + e / CM_N, o = n0 + sn + j * CM_N + e % CM_N;
+        if (r < p.n_rows && o < p.n_out) {
+          float bo = p.has_bias != 0u ? bias[p.b_off + o] : 0.0;
+          dst[p.d_off + r * p.d_stride + o] = apply_act(Cs[cbase + e] + bo, p.act);
+        }
+      }
+      subgroupMemoryBarrierShared();
+      subgroupBarrier();
+    }
+}

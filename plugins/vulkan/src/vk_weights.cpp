@@ -1,0 +1,87 @@
+// vk_weights.cpp — fp16 copies of f32 weights for the cooperative-matrix GEMM.
+// When the coopmat path is chosen (allow_fp16 + allow_coopmat), an f32 W is converted to fp16 on
+// the device the first time a LINEAR reads it and the copy is kept: W is uploaded once by the
+// engine, converted once here, and every later GEMM reads half the bytes with no per-tile
+// conversion. A copy is keyed by the source buffer's id and the tensor's placement, and remembers
+// the buffer's write generation: a buffer rewritten since (buffer_write, or an op writing into it)
+// gets a fresh conversion, so the copy can never serve stale data. Freed buffers drop their copies.
+#include <cstdio>
+#include <string>
+
+#include "vk_context.hpp"
+#include "vk_ops.hpp"
+
+namespace uce_vk {
+
+uce_status fp16_weight_view(Context& ctx, const uce_tensor* w, uce_tensor* out, uce_error* err) {
+  const Buffer& src = w->buffer->vk;
+  const int64_t rows = w->ne[0], cols = w->ne[1];
+  char key[128];
+  std::snprintf(key, sizeof(key), "%llu:%zu:%lld:%lld:%lld", static_cast<unsigned long long>(src.id), w->offset,
+                static_cast<long long>(rows), static_cast<long long>(cols), static_cast<long long>(w->stride[0]));
+  Fp16Copy& copy = ctx.fp16_weights[key];
+  *out = uce_tensor{};
+  out->dtype = UCE_F16;
+  out->ndim = 2;
+  out->ne[0] = rows;
+  out->ne[1] = cols;
+  out->stride[0] = cols;
+  out->stride[1] = 1;
+  if (copy.buf && copy.generation == src.generation) {
+    out->buffer = copy.buf;
+    return UCE_OK;
+  }
+  if (!copy.buf) {
+    copy.buf = new uce_buffer{};
+    const uint64_t bytes = static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols) * 2;
+    uce_status st = buffer_create(ctx, bytes, copy.buf->vk, err);
+    if (st != UCE_OK) {
+      delete copy.buf;
+      ctx.fp16_weights.erase(key);
+      return st;
+    }
+    ctx.fp16_weight_bytes += bytes;
+  }
+  out->buffer = copy.buf;
+  // Recorded into the current batch, before the GEMM that reads it (dispatches are serialised by
+  // a barrier); COPY rounds to nearest even.
+  uce_op op{};
+  op.struct_size = sizeof(uce_op);
+  op.type = UCE_OP_COPY;
+  op.n_srcs = 1;
+  op.srcs[0] = w;
+  op.dst = out;
+  op.name = "fp16 weight copy";
+  uce_status st = ops_compute(ctx, &op, err);
+  if (st != UCE_OK) return st;
+  copy.generation = src.generation;
+  return UCE_OK;
+}
+
+void weights_forget_buffer(Context& ctx, uint64_t buffer_id) {
+  const std::string prefix = std::to_string(buffer_id) + ":";
+  for (auto it = ctx.fp16_weights.begin(); it != ctx.fp16_weights.end();) {
+    if (it->first.compare(0, prefix.size(), prefix) == 0) {
+      if (it->second.buf) {
+        ctx.fp16_weight_bytes -= it->second.buf->vk.size;
+        buffer_destroy(ctx, it->second.buf->vk);
+        delete it->second.buf;
+      }
+      it = ctx.fp16_weights.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void weights_shutdown(Context& ctx) {
+  for (auto& kv : ctx.fp16_weights) {
+    if (!kv.second.buf) continue;
+    buffer_destroy(ctx, kv.second.buf->vk);
+    delete kv.second.buf;
+  }
+  ctx.fp16_weights.clear();
+  ctx.fp16_weight_bytes = 0;
+}
+
+}  // namespace uce_vk
