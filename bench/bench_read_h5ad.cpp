@@ -6,7 +6,11 @@
 // Each chunk's values and indices are summed so the data is really touched (and printed as a
 // checksum, which bench/make_bench_h5ad.py also prints for the same file).
 //
-// usage: uce_bench_read_h5ad FILE.h5ad [--rows-per-chunk R] [--plugin PATH]
+// --pause-ms P sleeps P ms after each chunk, standing in for the caller's work on it (the engine
+// builds sentences and runs the model between reads); the wall time then reported excludes the
+// pauses, so it shows how much of the reading the reader's prefetch of the next chunk hid.
+//
+// usage: uce_bench_read_h5ad FILE.h5ad [--rows-per-chunk R] [--plugin PATH] [--pause-ms P]
 #include <dlfcn.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -16,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "bench_stats.hpp"
 #include "uce/uce_stage.h"
@@ -26,14 +31,16 @@
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s FILE.h5ad [--rows-per-chunk R] [--plugin PATH]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s FILE.h5ad [--rows-per-chunk R] [--plugin PATH] [--pause-ms P]\n", argv[0]);
     return 2;
   }
   const std::string path = argv[1];
   int64_t rows_per_chunk = 4096;
   std::string plugin = UCE_H5AD_PLUGIN;
+  int pause_ms = 0;
   for (int i = 2; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--rows-per-chunk") == 0) rows_per_chunk = std::atoll(argv[i + 1]);
+    if (std::strcmp(argv[i], "--pause-ms") == 0) pause_ms = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--plugin") == 0) plugin = argv[i + 1];
   }
 
@@ -72,11 +79,15 @@ int main(int argc, char** argv) {
 
   double value_sum = 0;
   int64_t index_sum = 0, nnz = 0;
+  double paused = 0, in_read = 0;  // wall seconds sleeping / inside reader_read_rows
   for (int64_t b = 0; b < info.n_obs; b += rows_per_chunk) {
     const int64_t e = b + rows_per_chunk < info.n_obs ? b + rows_per_chunk : info.n_obs;
     uce_csr_chunk chunk{};
     chunk.struct_size = sizeof chunk;
-    if (iface->reader_read_rows(reader, b, e, &chunk, &err) != UCE_OK) {
+    const double r0 = uce::bench::now_seconds();
+    const uce_status read_status = iface->reader_read_rows(reader, b, e, &chunk, &err);
+    in_read += uce::bench::now_seconds() - r0;
+    if (read_status != UCE_OK) {
       std::fprintf(stderr, "reader_read_rows [%lld, %lld): %s\n", static_cast<long long>(b),
                    static_cast<long long>(e), err.message);
       return 1;
@@ -87,9 +98,14 @@ int main(int argc, char** argv) {
       index_sum += chunk.indices[i];
     }
     nnz += n;
+    if (pause_ms > 0) {
+      const double p0 = uce::bench::now_seconds();
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+      paused += uce::bench::now_seconds() - p0;
+    }
   }
   iface->reader_close(reader);
-  const double wall = uce::bench::now_seconds() - w0;
+  const double wall = uce::bench::now_seconds() - w0 - paused;
   const double cpu = uce::bench::process_cpu_seconds() - c0;
   rusage after{};
   getrusage(RUSAGE_SELF, &after);
@@ -103,6 +119,8 @@ int main(int argc, char** argv) {
   std::printf("read in chunks of %lld rows: wall %.3f s (open %.3f s), cpu %.3f s -> %.0f MB/s wall, "
               "%.0f cells/s\n",
               static_cast<long long>(rows_per_chunk), wall, w_open, cpu, mb / wall, info.n_obs / wall);
+  std::printf("wall inside reader_read_rows: %.3f s\n", in_read);
+  if (pause_ms > 0) std::printf("(wall excludes %.3f s of pauses, %d ms after each chunk)\n", paused, pause_ms);
   std::printf("peak RSS %.1f MiB (before open %.1f MiB)\n", after.ru_maxrss / 1024.0, before.ru_maxrss / 1024.0);
   std::printf("checksum: value sum %.1f, index sum %lld\n", value_sum, static_cast<long long>(index_sum));
   return 0;

@@ -5,7 +5,9 @@
 #   3. uce_bench_read_h5ad on two CSR h5ad files (SMALL and LARGE cells) vs dd of the same file,
 #      cold (page cache of the file dropped with posix_fadvise DONTNEED) and warm; peak RSS.
 # The big files are deleted at the end. Env: BUILD (build dir), WORK (scratch dir), CELLS,
-# PY_CELLS, REPEATS, H5_SMALL, H5_LARGE, NNZ.
+# PY_CELLS, REPEATS, H5_SMALL, H5_LARGE, NNZ, and BASELINE: a folder holding an earlier build's
+# uce_bench_sentences, uce_bench_read_h5ad and uce_stage_h5ad.so; when set, every measurement is
+# an A/B: baseline and current binaries run alternately, 3 times each, in the same session.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build-bench-data}
@@ -17,7 +19,14 @@ trap 'rm -f "$WORK"/*.h5ad' EXIT
 
 echo "== machine: $(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== date: $(date -u +%F)"
+load() { echo "$(date -u +%T) load $(cut -d' ' -f1-3 /proc/loadavg)"; }
 echo "== 1. C++ sentence building (single thread; --threads 2 for all cores)"
+if [ -n "${BASELINE:-}" ]; then
+  for i in 1 2 3; do
+    echo "-- A/B round $i: baseline ($(load))"; "$BASELINE/uce_bench_sentences" --cells "$CELLS" --repeats "$REPEATS"
+    echo "-- A/B round $i: current ($(load))"; "$BUILD/bin/uce_bench_sentences" --cells "$CELLS" --repeats "$REPEATS"
+  done
+fi
 "$BUILD/bin/uce_bench_sentences" --cells "$CELLS" --repeats "$REPEATS" --threads "$(nproc)" --data-dir "$WORK"
 echo "== 2. Python official per-cell sampling (1 core)"
 /usr/bin/python3 "$ROOT/bench/python_official_sampling.py" --data-dir "$WORK" --cells "$PY_CELLS" --repeats 3
@@ -35,5 +44,17 @@ for cells in "$H5_SMALL" "$H5_LARGE"; do
   echo -n "dd warm: "; dd if="$f" of=/dev/null bs=4M 2>&1 | tail -1
   drop_cache "$f"; echo "reader cold:"; "$BUILD/bin/uce_bench_read_h5ad" "$f"
   for i in 1 2 3; do echo "reader warm #$i:"; "$BUILD/bin/uce_bench_read_h5ad" "$f"; done
+  if [ -n "${BASELINE:-}" ]; then
+    for i in 1 2 3; do
+      drop_cache "$f"; echo -n "A/B $i dd cold: "; dd if="$f" of=/dev/null bs=4M 2>&1 | tail -1
+      drop_cache "$f"; echo "A/B $i baseline cold ($(load)):"
+      "$BASELINE/uce_bench_read_h5ad" "$f" --plugin "$BASELINE/uce_stage_h5ad.so"
+      drop_cache "$f"; echo "A/B $i current cold ($(load)):"; "$BUILD/bin/uce_bench_read_h5ad" "$f"
+    done
+    for i in 1 2 3; do
+      echo "A/B $i baseline warm:"; "$BASELINE/uce_bench_read_h5ad" "$f" --plugin "$BASELINE/uce_stage_h5ad.so"
+      echo "A/B $i current warm:"; "$BUILD/bin/uce_bench_read_h5ad" "$f"
+    done
+  fi
   rm -f "$f"
 done

@@ -113,6 +113,18 @@ Result<CountsMatrix> CountsMatrix::open(hid_t file, const std::string& file_name
       return R::error(m.where(part) + " is missing; a sparse group needs data, indices, indptr "
                       "(it holds: " + join(h5::child_names(g)) + ")");
   }
+  if (m.kind_ == Kind::Csr) {
+    // Before data_/indices_ are opened: see NumericColumn::open.
+    // Staging pieces of ~1 MiB (large enough that H5Dread's per-call cost is negligible, small
+    // enough that a converted piece is still in cache), never above a quarter of max_chunk_bytes.
+    const int64_t piece_bytes = std::clamp<int64_t>(max_chunk_bytes / 4, 1, int64_t{1} << 20);
+    auto data_col = h5::NumericColumn::open(g, "data", m.where("data"), piece_bytes);
+    if (!data_col) return data_col.status();
+    auto indices_col = h5::NumericColumn::open(g, "indices", m.where("indices"), piece_bytes);
+    if (!indices_col) return indices_col.status();
+    m.csr_data_ = data_col.take();
+    m.csr_indices_ = indices_col.take();
+  }
   m.data_ = Hid(H5Dopen2(g, "data", H5P_DEFAULT));
   m.indices_ = Hid(H5Dopen2(g, "indices", H5P_DEFAULT));
   m.indptr_ = Hid(H5Dopen2(g, "indptr", H5P_DEFAULT));
@@ -193,39 +205,33 @@ Status CountsMatrix::read_rows(int64_t row_begin, int64_t row_end, CsrView& out)
 
 Status CountsMatrix::read_csr(int64_t b, int64_t e, CsrView& out) {
   const int64_t n = e - b;
-  auto ptr = h5::read_int64(indptr_.get(), h5::Rows::range(b, n + 1), where("indptr"));
-  if (!ptr) return ptr.status();
-  const int64_t p0 = ptr->front(), p1 = ptr->back();
+  // indptr straight into the reused output array (int64 in the file: no conversion), rebased.
+  out_indptr_.resize(static_cast<size_t>(n + 1));
+  Status st = h5::read_rows(indptr_.get(), H5T_NATIVE_INT64, h5::Rows::range(b, n + 1), out_indptr_.data(),
+                            where("indptr"));
+  if (!st) return st;
+  int64_t* const ptr = out_indptr_.data();
+  const int64_t p0 = ptr[0], p1 = ptr[n];
   if (p0 < 0 || p1 < p0 || p1 > nnz_)
     return Status::error(where("indptr") + " slice [" + std::to_string(p0) + ", " + std::to_string(p1) +
                          ") of rows [" + std::to_string(b) + ", " + std::to_string(e) +
                          ") is not a valid range of data");
-  out_indptr_.resize(static_cast<size_t>(n + 1));
-  for (int64_t i = 0; i <= n; ++i) {
-    int64_t v = (*ptr)[static_cast<size_t>(i)];
-    if (i > 0 && v < (*ptr)[static_cast<size_t>(i - 1)])
+  for (int64_t i = 1; i <= n; ++i) {
+    if (ptr[i] < ptr[i - 1])
       return Status::error(where("indptr") + " is not monotone at row " + std::to_string(b + i - 1));
-    out_indptr_[static_cast<size_t>(i)] = v - p0;
   }
-  const size_t count = static_cast<size_t>(p1 - p0);
-  out_indices_.resize(count);
-  out_values_.resize(count);
-  // HDF5 converts the stored dtype straight into the output arrays (int64 indices saturate into
-  // int32 and are then caught by the range check below).
-  Status st = h5::read_rows(data_.get(), H5T_NATIVE_DOUBLE, h5::Rows::range(p0, p1 - p0),
-                            out_values_.data(), where("data"));
+  for (int64_t i = 0; i <= n; ++i) ptr[i] -= p0;
+  const int64_t count = p1 - p0;
+  double* const values = csr_values_out_.ensure(static_cast<size_t>(std::max<int64_t>(count, 1)));
+  int32_t* const indices = csr_indices_out_.ensure(static_cast<size_t>(std::max<int64_t>(count, 1)));
+  if (!values || !indices)
+    return Status::error(where("") + ": out of memory for " + std::to_string(count) + " values of rows [" +
+                         std::to_string(b) + ", " + std::to_string(e) + "); lower chunk_rows");
+  st = csr_data_.read_doubles(p0, count, values);
   if (!st) return st;
-  st = h5::read_rows(indices_.get(), H5T_NATIVE_INT32, h5::Rows::range(p0, p1 - p0),
-                     out_indices_.data(), where("indices"));
+  st = csr_indices_.read_indices(p0, count, indices, n_var_, "n_var from the shape attribute");
   if (!st) return st;
-  for (size_t k = 0; k < count; ++k) {
-    int32_t c = out_indices_[k];
-    if (c < 0 || c >= n_var_)
-      return Status::error(where("indices") + "[" + std::to_string(p0 + static_cast<int64_t>(k)) +
-                           "] = " + std::to_string(c) + " outside [0, " + std::to_string(n_var_) +
-                           ") (n_var from the shape attribute)");
-  }
-  out = CsrView{n, out_indptr_.data(), out_indices_.data(), out_values_.data()};
+  out = CsrView{n, out_indptr_.data(), indices, values};
   return Status::ok();
 }
 

@@ -1,7 +1,8 @@
 // h5ad_matrix.hpp — the counts matrix of an .h5ad (X, raw/X or layers/<name>) read as CSR row
 // ranges with bounded memory, whatever its layout:
-//  * CSR group: indptr slice, then the data/indices slices, converted by HDF5 straight into the
-//    output arrays (no staging copy): memory = the requested rows' values (12 bytes each).
+//  * CSR group: indptr slice, then the data/indices slices read in their stored types and
+//    converted by our own loops (h5_numeric_column.hpp) into output buffers reused across calls:
+//    memory = the largest request's values (12 bytes each) + a ~1 MiB staging piece.
 //  * dense 2-D dataset: row blocks (hyperslabs) of at most max_chunk_bytes as doubles, compressed
 //    to CSR (zeros dropped, NaN kept).
 //  * CSC group: rows are scattered over every column, so one pass over the rows of a window costs
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "h5_numeric_column.hpp"
 #include "h5_read.hpp"
 
 namespace uce::h5ad {
@@ -75,6 +77,10 @@ class CountsMatrix {
   std::vector<int32_t> out_indices_;
   std::vector<double> out_values_;
   std::vector<double> staging_;
+  // CSR only: data and indices read without HDF5's conversion path, into reused buffers.
+  h5::NumericColumn csr_data_, csr_indices_;
+  h5::ScratchBuffer<int32_t> csr_indices_out_;
+  h5::ScratchBuffer<double> csr_values_out_;
   // CSC only: the column pointers (n_var + 1) and the cached row window.
   std::vector<int64_t> csc_indptr_;
   int64_t window_begin_ = 0, window_end_ = 0;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -153,5 +154,45 @@ TEST(RandomInterval, ZeroAndRange) {
   EXPECT_EQ(rng.random_interval(0), 0u);
   for (uint64_t max : {1ULL, 2ULL, 7ULL, 1000ULL, 0xffffffffULL, 0x1ffffffffULL}) {
     for (int i = 0; i < 200; ++i) EXPECT_LE(rng.random_interval(max), max);
+  }
+}
+
+// The block generator (all 624 words regenerated at once, tempered in a separate pass) against
+// the standard library's reference MT19937 (same init_genrand seeding, the generator numpy's
+// RandomState uses), over several blocks and seeds.
+TEST(Mt19937Legacy, BlockGeneratorEqualsTheReferenceOverManyBlocks) {
+  for (uint32_t seed : {0u, 1u, 42u, 5489u, 4294967295u}) {
+    std::mt19937 reference(seed);
+    Mt19937Legacy rng(seed);
+    for (int i = 0; i < 5 * 624 + 17; ++i) {
+      ASSERT_EQ(rng.next32(), static_cast<uint32_t>(reference())) << "seed " << seed << " word " << i;
+    }
+  }
+}
+
+// random_doubles(n) is n random_double() calls, each built from the next two reference words,
+// also when the stream position is odd (after 32-bit shuffle draws) so that pairs straddle the
+// 624-word block boundary, and for counts that end mid-block.
+TEST(Mt19937Legacy, BulkDoublesEqualTheReferenceWordPairs) {
+  for (int skip : {0, 1, 2, 3, 623, 624, 625, 1247}) {
+    for (std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{311}, std::size_t{312},
+                          std::size_t{313}, std::size_t{1024}, std::size_t{3000}}) {
+      std::mt19937 reference(1234);
+      Mt19937Legacy rng(1234);
+      for (int i = 0; i < skip; ++i) {
+        reference();
+        rng.next32();
+      }
+      std::vector<double> bulk(n + 1, -1.0);
+      rng.random_doubles(bulk.data(), n);
+      for (std::size_t k = 0; k < n; ++k) {
+        const uint32_t a = static_cast<uint32_t>(reference()) >> 5;
+        const uint32_t b = static_cast<uint32_t>(reference()) >> 6;
+        // numpy's random_sample: (a * 67108864.0 + b) / 9007199254740992.0
+        ASSERT_EQ(bulk[k], (a * 67108864.0 + b) / 9007199254740992.0) << "skip " << skip << " n " << n << " k " << k;
+      }
+      EXPECT_EQ(bulk[n], -1.0);  // nothing written past n
+      EXPECT_EQ(rng.next32(), static_cast<uint32_t>(reference())) << "stream position after skip " << skip;
+    }
   }
 }

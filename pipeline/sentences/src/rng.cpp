@@ -1,6 +1,8 @@
 // rng.cpp — numpy-compatible random streams (see rng.hpp for the numpy equivalents).
 #include "uce/sentences/rng.hpp"
 
+#include <algorithm>
+
 namespace uce::sentences {
 namespace {
 
@@ -59,7 +61,78 @@ uint32_t mix(uint32_t x, uint32_t y) {
   return result;
 }
 
+// MT19937 (Matsumoto & Nishimura 1998; numpy's mt19937.c) constants.
+constexpr int kMtM = 397;
+constexpr uint32_t kMatrixA = 0x9908b0dfu;
+constexpr uint32_t kUpperMask = 0x80000000u;
+constexpr uint32_t kLowerMask = 0x7fffffffu;
+
+// One word of the twist: the new value of mt[i] from mt[i], mt[i + 1] and mt[i + M] (mod N).
+// The (y & 1) ? MATRIX_A : 0 select is a mask so that the loops below have no branch.
+inline uint32_t twist(uint32_t cur, uint32_t next, uint32_t far) {
+  const uint32_t y = (cur & kUpperMask) | (next & kLowerMask);
+  return far ^ (y >> 1) ^ ((0u - (y & 1u)) & kMatrixA);
+}
+
+inline uint32_t temper(uint32_t y) {
+  y ^= y >> 11;
+  y ^= (y << 7) & 0x9d2c5680u;
+  y ^= (y << 15) & 0xefc60000u;
+  y ^= y >> 18;
+  return y;
+}
+
 }  // namespace
+
+void Mt19937Legacy::seed(uint32_t seed) {
+  // init_genrand: numpy's mt19937_seed(state, seed) for np.random.seed(int).
+  state_[0] = seed;
+  for (int i = 1; i < kN; ++i) {
+    const uint32_t prev = state_[i - 1];
+    state_[i] = 1812433253u * (prev ^ (prev >> 30)) + static_cast<uint32_t>(i);
+  }
+  pos_ = kN;
+}
+
+// The reference generator's twist, split into loops without a modulo so that the compiler
+// vectorises them: word i reads words i + 1 (not yet rewritten) and i + M. For i < N - M that
+// is the previous block's word i + M; for i >= N - M it is word i + M - N of THIS block, written
+// 227 iterations earlier (a dependence distance far above any vector width). The last word
+// wraps to the new word 0. Then all N words are tempered into out_ in one pass.
+void Mt19937Legacy::refill() {
+  uint32_t* const mt = state_;
+  for (int i = 0; i < kN - kMtM; ++i) mt[i] = twist(mt[i], mt[i + 1], mt[i + kMtM]);
+  for (int i = kN - kMtM; i < kN - 1; ++i) mt[i] = twist(mt[i], mt[i + 1], mt[i + kMtM - kN]);
+  mt[kN - 1] = twist(mt[kN - 1], mt[0], mt[kMtM - 1]);
+  for (int i = 0; i < kN; ++i) out_[i] = temper(mt[i]);
+  pos_ = 0;
+}
+
+// Same values as n calls of random_double(): each double takes the next two words of the stream.
+// Within a block the pairs are converted in one vectorisable loop; the words fit in int32
+// (a < 2^27, b < 2^26), so the int -> double conversions are the SIMD-friendly signed ones, and
+// (a * 2^26 + b) * 2^-53 is exact, equal to numpy's division by 2^53. A pair that straddles two
+// blocks (the stream position is odd after a shuffle's 32-bit draws) takes the scalar path.
+void Mt19937Legacy::random_doubles(double* out, std::size_t n) {
+  std::size_t i = 0;
+  while (i < n) {
+    if (pos_ == kN) refill();
+    const std::size_t pairs = std::min(n - i, static_cast<std::size_t>(kN - pos_) / 2);
+    if (pairs == 0) {
+      out[i++] = random_double();
+      continue;
+    }
+    const uint32_t* const w = out_ + pos_;
+    double* const o = out + i;
+    for (std::size_t k = 0; k < pairs; ++k) {
+      const auto a = static_cast<int32_t>(w[2 * k] >> 5);
+      const auto b = static_cast<int32_t>(w[2 * k + 1] >> 6);
+      o[k] = (static_cast<double>(a) * 67108864.0 + static_cast<double>(b)) * (1.0 / 9007199254740992.0);
+    }
+    pos_ += static_cast<int>(2 * pairs);
+    i += pairs;
+  }
+}
 
 uint64_t Mt19937Legacy::random_interval(uint64_t max) { return interval(*this, max); }
 

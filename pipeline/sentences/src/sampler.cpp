@@ -260,8 +260,13 @@ void CellWorkspace::draw_impl(const SentenceBuilder& builder, Rng& rng) {
   std::size_t n_drawn = 0;
   // np.random.choice(..., p): uniforms first, then searchsorted(cdf, u, side="right").
   // The first hit of a gene is recorded without a branch (always store, advance on first hit).
+  // The S uniforms are generated first, as numpy does (random_sample(S), then searchsorted), in
+  // one bulk call: the generator's block loop then runs apart from the searches.
+  if (uniforms_.size() < s) uniforms_.resize(s);
+  double* const uniforms = uniforms_.data();
+  rng.random_doubles(uniforms, s);
   for (std::size_t i = 0; i < s; ++i) {
-    const double u = rng.random_double();
+    const double u = uniforms[i];
     const std::size_t j = detail::guided_upper_index(cdf, guide, n, u);
     drawn[n_drawn] = static_cast<int32_t>(j);
     n_drawn += static_cast<std::size_t>(hits[j]++ == 0);

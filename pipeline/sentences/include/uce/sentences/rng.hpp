@@ -20,18 +20,24 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <random>
 #include <span>
 
 namespace uce::sentences {
 
-// numpy RandomState's MT19937: seed(uint32) is the reference init (identical to std::mt19937).
+// numpy RandomState's MT19937: seed(uint32) is the reference init_genrand (numpy's mt19937_seed,
+// identical to std::mt19937). Block generator: refill() regenerates all 624 state words in two
+// vectorisable passes and tempers them into out_ in a third, so a draw is one array load; the
+// word order is exactly the reference generator's (numpy's mt19937_next).
 class Mt19937Legacy {
  public:
-  explicit Mt19937Legacy(uint32_t seed = 0) : engine_(seed) {}
-  void seed(uint32_t seed) { engine_.seed(seed); }
+  static constexpr int kN = 624;
+  explicit Mt19937Legacy(uint32_t seed = 0) { this->seed(seed); }
+  void seed(uint32_t seed);
 
-  uint32_t next32() { return static_cast<uint32_t>(engine_()); }
+  uint32_t next32() {
+    if (pos_ == kN) refill();
+    return out_[pos_++];
+  }
   // numpy's mt19937_next64: the first word is the HIGH half.
   uint64_t next64() {
     const uint64_t hi = next32();
@@ -43,10 +49,15 @@ class Mt19937Legacy {
     const uint32_t b = next32() >> 6;
     return (a * 67108864.0 + b) / 9007199254740992.0;
   }
+  // n calls of random_double() (numpy's random_sample(n)), converted a block at a time.
+  void random_doubles(double* out, std::size_t n);
   uint64_t random_interval(uint64_t max);
 
  private:
-  std::mt19937 engine_;
+  void refill();
+  uint32_t state_[kN];  // untempered state words
+  uint32_t out_[kN];    // the tempered outputs of the current block
+  int pos_ = kN;        // next unread word of out_
 };
 
 // numpy.random.SeedSequence (pool size 4, no spawn key): entropy words -> mixed pool ->
@@ -93,6 +104,10 @@ class Pcg64Numpy {
   }
   // Generator.random(): (next64 >> 11) * 2^-53. Does not touch the 32-bit buffer.
   double random_double() { return static_cast<double>(next64() >> 11) * (1.0 / 9007199254740992.0); }
+  // n calls of random_double() (Generator.random(n)).
+  void random_doubles(double* out, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = random_double();
+  }
   uint64_t random_interval(uint64_t max);
 
  private:

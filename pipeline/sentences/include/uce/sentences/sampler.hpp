@@ -140,6 +140,7 @@ class CellWorkspace {
   std::vector<double> cdf_;        // normalised cdf over the non-zero genes
   std::vector<uint32_t> guide_;    // per bucket of u: first candidate index into cdf_
   std::vector<uint32_t> hits_;     // draws per non-zero gene (zero outside draw())
+  std::vector<double> uniforms_;   // the S uniforms of draw()
   std::vector<int32_t> drawn_;     // [0, drawn_count_): positions in genes_ drawn at least once
   std::size_t drawn_count_ = 0;
   std::vector<uint8_t> chrom_seen_;  // all zero between calls
