@@ -2,6 +2,9 @@
 // loops written from ops.hpp (not from the kernels), on odd shapes, strided views and canaries.
 // The shared harness tests/ops compares against the reference backend as well; these tests add
 // the paths the harness cannot force (each GEMM implementation, dtype variants).
+#include <set>
+
+#include "clblast_tuning.hpp"
 #include "ocl_test_util.hpp"
 
 namespace {
@@ -166,6 +169,44 @@ TEST_F(OpenCLOps, LinearEveryImplementation) {
   }
 }
 
+// Every CLBlast Xgemm parameter set the GPU calibration may pick: valid for CLBlast's kernel-0
+// constraints at a 256-thread / 48 KiB device, and exact on a shape that is not a multiple of any
+// tile size (padding paths), with bias + activation.
+TEST_F(OpenCLOps, LinearEveryClblastParameterSet) {
+  if (!dev->be->clblast_available()) GTEST_SKIP() << "CLBlast unavailable on this device";
+  ASSERT_GE(uce::ocl::clblast_set_count(), 2);
+  std::set<std::string> labels;  // the choice file names sets by label: labels must be unique
+  for (int set = 1; set < uce::ocl::clblast_set_count(); ++set) {
+    EXPECT_TRUE(uce::ocl::clblast_set_fits(set, 256, 48 * 1024)) << uce::ocl::clblast_set_label(set);
+    EXPECT_TRUE(labels.insert(uce::ocl::clblast_set_label(set)).second) << uce::ocl::clblast_set_label(set);
+  }
+  const int n = 150, m = 200, k = 100;
+  const auto x = random_floats(size_t(n) * k, 71), w = random_floats(size_t(m) * k, 72), b = random_floats(m, 73);
+  auto xt = dev->make_f32(n, k, x), wt = dev->make_f32(m, k, w), bt = dev->make_f32(1, m, b, 1);
+  std::vector<double> want(size_t(n) * m);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < m; ++j) {
+      double acc = b[j];
+      for (int kk = 0; kk < k; ++kk) acc += double(x[size_t(i) * k + kk]) * w[size_t(j) * k + kk];
+      want[size_t(i) * m + j] = act_ref(acc, UCE_ACT_RELU);
+    }
+  // Set 0 last: the process-wide CLBlast parameters end where other tests expect them.
+  std::vector<int> order;
+  for (int set = 1; set < uce::ocl::clblast_set_count(); ++set) order.push_back(set);
+  order.push_back(0);
+  for (int set : order) {
+    dev->be->force_gemm(GemmKernel::kClblast);
+    dev->be->force_clblast_set(set);
+    auto out = dev->out(UCE_F32, n, m);
+    auto st = dev->run(UCE_OP_LINEAR, {&xt.t, &wt.t, &bt.t}, &out.t, UCE_ACT_RELU);
+    ASSERT_TRUE(st.ok()) << uce::ocl::clblast_set_label(set) << ": " << st.message;
+    EXPECT_EQ(dev->be->last_clblast_set(), set);
+    expect_close(dev->read_f32(out), want, 1e-4, 1e-5,
+                 std::string("clblast set ") + uce::ocl::clblast_set_label(set));
+  }
+  dev->be->clear_forced_gemm();
+}
+
 TEST_F(OpenCLOps, LinearHalfAndBf16Weights) {
   const int n = 19, m = 45, k = 83;
   const auto x = random_floats(size_t(n) * k, 40), w = random_floats(size_t(m) * k, 41);
@@ -239,7 +280,7 @@ TEST_F(OpenCLOps, AttentionPackedSegmentsBiasMaskQueryRows) {
   // Sequences shorter and longer than one key tile and one query block, an empty sequence, and
   // sequences that straddle work-group boundaries.
   const std::vector<Case> cases = {{2, 64, {0, 5, 5, 77, 150}}, {3, 3, {0, 1, 40}}, {20, 64, {0, 131}},
-                                   {2, 80, {0, 33, 66}}};
+                                   {2, 80, {0, 33, 66}}, {1, 64, {0, 1, 70}}};
   for (const auto& cs : cases) {
     const int N = cs.seg.back(), d = cs.heads * cs.hd;
     const auto qkv = random_floats(size_t(N) * 3 * d, 50 + N, -2, 2);
@@ -259,8 +300,11 @@ TEST_F(OpenCLOps, AttentionPackedSegmentsBiasMaskQueryRows) {
     auto bt = dev->make_f32(1, N, bias, 1);
     auto mt = dev->make(UCE_U8, 1, N, mask.data(), 1);
     auto rt = dev->make_i32(some);
-    for (int variant = 0; variant < 3; ++variant) {
-      const bool use_bias = variant >= 1, use_mask = variant == 2, use_rows = variant == 2;
+    // Both kernels: attention_tiled.cl (head dim 64) and attention.cl (forced, or other dims).
+    for (int variant = 0; variant < 6; ++variant) {
+      const bool simple = variant >= 3;
+      dev->be->force_simple_attention(simple);
+      const bool use_bias = variant % 3 >= 1, use_mask = variant % 3 == 2, use_rows = variant % 3 == 2;
       const auto& rows = use_rows ? some : all;
       const auto want = attention_ref(qkv, N, d, cs.heads, cs.seg, use_bias ? &bias : nullptr,
                                       use_mask ? &mask : nullptr, rows, scale);
@@ -270,11 +314,13 @@ TEST_F(OpenCLOps, AttentionPackedSegmentsBiasMaskQueryRows) {
                           use_rows ? &rt.t : nullptr},
                          &out.t, UCE_ACT_NONE, float(scale), 0, cs.heads);
       ASSERT_TRUE(st.ok()) << st.message;
+      EXPECT_EQ(dev->be->last_attention_tiled(), cs.hd == 64 && !simple);
       expect_close(dev->read_f32(out), want, 1e-4, 1e-5,
                    "attention heads" + std::to_string(cs.heads) + " hd" + std::to_string(cs.hd) +
                        " N" + std::to_string(N) + " variant" + std::to_string(variant));
     }
   }
+  dev->be->force_simple_attention(false);
 }
 
 TEST_F(OpenCLOps, CopyConversionsAndSameTypeCopy) {

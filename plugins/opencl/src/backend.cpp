@@ -1,9 +1,12 @@
 // backend.cpp — device context, buffers, program/kernel lookup, enqueue helpers, op dispatch.
 #include "backend.hpp"
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <cstdio>
 
+#include "clblast_tuning.hpp"
 #include "device_select.hpp"
 #include "opencl_kernels.hpp"  // generated: the .cl sources as string literals
 #include "uce/ops.hpp"
@@ -23,6 +26,7 @@ const char* program_source(const std::string& program) {
   if (program == "rownorm") return kernels::rownorm_cl;
   if (program == "gemm") return kernels::gemm_cl;
   if (program == "attention") return kernels::attention_cl;
+  if (program == "attention_tiled") return kernels::attention_tiled_cl;
   return nullptr;
 }
 
@@ -36,6 +40,16 @@ const char* gemm_kernel_name(GemmKernel k) {
     case GemmKernel::kClblast: return "clblast";
   }
   return "?";
+}
+
+std::string gemm_choice_name(const GemmChoice& c) {
+  std::string s = gemm_kernel_name(c.kernel);
+  if (c.kernel == GemmKernel::kClblast && c.clblast_set != 0) {
+    // By label, not index: a choice file stays right if the list of sets is reordered.
+    s += ':';
+    s += clblast_set_label(c.clblast_set);
+  }
+  return s;
 }
 
 ClStatus Backend::open(const uce_backend_options& options, std::unique_ptr<Backend>* out) {
@@ -73,6 +87,10 @@ ClStatus Backend::open(const uce_backend_options& options, std::unique_ptr<Backe
   std::string dir = options.cache_dir ? std::string(options.cache_dir) : default_cache_dir();
   b->cache_ = std::make_unique<ProgramCache>(dir, b->context_, b->device_, b->device_key_);
   if (!dir.empty()) b->gemm_file_ = dir + "/opencl-gemm-" + hash_hex(b->device_key_) + ".txt";
+  const char* tune = std::getenv("UCE_OPENCL_CLBLAST_TUNE");
+  b->clblast_tune_ = tune && *tune ? std::string(tune) != "0" : b->is_gpu_;
+  const char* attn = std::getenv("UCE_OPENCL_ATTENTION");
+  b->attention_simple_ = attn && std::string(attn) == "simple";
   b->load_gemm_choices();
   b->log(UCE_LOG_INFO, "opencl: opened " + b->describe());
   *out = std::move(b);
@@ -104,6 +122,7 @@ std::string Backend::describe() const {
   s += "; cache " + (cache_ && !cache_->dir().empty() ? cache_->dir() : std::string("off"));
   s += "; gemm classes " + std::to_string(gemm_choice_.size());
   s += clblast_ok_ ? ", clblast on" : ", clblast off";
+  if (clblast_ok_) s += clblast_tune_ ? " (tuned)" : " (database)";
   return s;
 }
 

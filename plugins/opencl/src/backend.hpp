@@ -29,6 +29,17 @@ enum class GemmKernel : int { kTiled64 = 0, kTiled128 = 1, kSkinny = 2, kClblast
 constexpr int kGemmKernelCount = 4;
 const char* gemm_kernel_name(GemmKernel k);
 
+// One calibrated choice: an implementation, and for CLBlast the Xgemm parameter set
+// (clblast_tuning.hpp; 0 = CLBlast's database default for the device).
+struct GemmChoice {
+  GemmKernel kernel = GemmKernel::kTiled64;
+  int clblast_set = 0;
+  bool operator==(const GemmChoice& o) const { return kernel == o.kernel && clblast_set == o.clblast_set; }
+};
+// "tiled64", "clblast" (set 0), "clblast:rtx3080" (a set by its label): the names in logs and
+// the choice file.
+std::string gemm_choice_name(const GemmChoice& c);
+
 // A validated 2-D view of a tensor, in elements (1-D tensors are one row).
 struct View {
   cl_mem mem = nullptr;
@@ -66,11 +77,22 @@ class Backend {
   int programs_loaded() const { return cache_ ? cache_->loaded_from_cache() : 0; }
   // Force one GEMM implementation for every LINEAR (tests); reset with clear_forced_gemm().
   void force_gemm(GemmKernel k) { forced_gemm_ = static_cast<int>(k); }
-  void clear_forced_gemm() { forced_gemm_ = -1; }
-  // The implementation the last LINEAR ran with.
-  GemmKernel last_gemm() const { return last_gemm_; }
+  void clear_forced_gemm() { forced_gemm_ = -1; forced_clblast_set_ = 0; }
+  // With force_gemm(kClblast): the Xgemm parameter set to use (tests).
+  void force_clblast_set(int set) { forced_clblast_set_ = set; }
+  // The implementation (and CLBlast parameter set) the last LINEAR ran with.
+  GemmKernel last_gemm() const { return last_gemm_.kernel; }
+  int last_clblast_set() const { return last_gemm_.clblast_set; }
+  // Whether calibration also times CLBlast parameter sets other than the database's: GPUs by
+  // default; UCE_OPENCL_CLBLAST_TUNE=0 turns it off, =1 on for every device.
+  bool clblast_tuning() const { return clblast_tune_; }
   bool clblast_available() const { return clblast_ok_; }
   bool is_gpu() const { return is_gpu_; }
+  // ATTENTION kernel: the register-tiled one (attention_tiled.cl) where it applies (head dim 64,
+  // 128 work-items, 44 KiB local memory), else attention.cl. UCE_OPENCL_ATTENTION=simple or this
+  // switch forces attention.cl (tests, before/after measurements).
+  void force_simple_attention(bool on) { attention_simple_ = on; }
+  bool last_attention_tiled() const { return last_attention_tiled_; }
 
  private:
   Backend() = default;
@@ -99,13 +121,15 @@ class Backend {
   ClStatus run_linear(const uce_op& op);
 
   // GEMM (gemm.cpp).
-  ClStatus linear_with(GemmKernel k, const View& x, const View& w, const View* b, const View& y,
-                       int act);
-  ClStatus calibrate_linear(const std::string& key, const std::vector<GemmKernel>& candidates,
+  ClStatus linear_with(const GemmChoice& c, const View& x, const View& w, const View* b,
+                       const View& y, int act);
+  ClStatus calibrate_linear(const std::string& key, const std::vector<GemmChoice>& candidates,
                             const View& x, const View& w, const View* b, const View& y, int act,
-                            GemmKernel* chosen);
+                            GemmChoice* chosen);
+  // Sampled rows of y (first and last rows) for the calibration's correctness check.
+  ClStatus sample_rows(const View& y, std::vector<float>* out);
   void load_gemm_choices();
-  void save_gemm_choice(const std::string& key, GemmKernel k, const std::string& timings);
+  void save_gemm_choice(const std::string& key, const GemmChoice& c, const std::string& timings);
   ClStatus ensure_clblast_temp(size_t bytes);
 
   uce_backend_options options_{};
@@ -124,12 +148,16 @@ class Backend {
 
   // GEMM state.
   bool clblast_ok_ = true;   // cleared when CLBlast fails on this device
+  bool clblast_tune_ = false;  // calibration times the extra Xgemm parameter sets
   int forced_gemm_ = -1;
-  GemmKernel last_gemm_ = GemmKernel::kTiled64;
-  std::map<std::string, GemmKernel> gemm_choice_;  // shape class -> implementation
+  int forced_clblast_set_ = 0;
+  GemmChoice last_gemm_;
+  std::map<std::string, GemmChoice> gemm_choice_;  // shape class -> implementation
   std::string gemm_file_;                          // persisted choices ("" = none)
   cl_mem clblast_temp_ = nullptr;
   size_t clblast_temp_bytes_ = 0;
+  bool attention_simple_ = false;
+  bool last_attention_tiled_ = false;
   int row_wg_ = 128;                               // work-group of the row-norm kernels
 };
 

@@ -1,16 +1,20 @@
 // gemm.cpp — LINEAR: pick the fastest GEMM implementation per shape class by measurement.
 //
 // Candidates: our tiled kernel in two tile sizes (64x64 with 4x4 per work-item, 128x128 with 8x8),
-// a skinny kernel for few rows (n <= 16), and CLBlast's tuned SGEMM (f32 weights only; bias and
-// activation then run as a separate in-place epilogue). The first LINEAR of a shape class
+// a skinny kernel for few rows (n <= 16), and CLBlast's SGEMM (f32 weights only; bias and
+// activation then run as a separate in-place epilogue) with its database parameters and, on GPUs,
+// with each Xgemm parameter set of clblast_tuning.cpp (CLBlast has no tuned entry for many recent
+// devices; this is a run-time tuning on the real shapes). The first LINEAR of a shape class
 // (weight type, m, k, n rounded up to a power of two) runs every candidate on the real operands
 // and keeps the fastest: an untimed warm-up absorbs program builds, then best of up to 3 timed
 // runs (clFinish around each; one run when it exceeds 50 ms; a candidate whose build-free
 // warm-up is already 4x slower than the best is not timed again). CPU devices time the first
-// 256 rows only. Choices are appended to a small text file in the cache folder, keyed by device
+// 256 rows only. Every candidate's output (first and last rows) must match the first candidate's
+// (CLBlast with its database parameters) or it is not used. Choices are appended to a small text file in the cache folder, keyed by device
 // and driver, so later processes skip calibration.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +23,7 @@
 #include <clblast.h>
 
 #include "backend.hpp"
+#include "clblast_tuning.hpp"
 #include "kernel_args.hpp"
 #include "uce/ops.hpp"
 
@@ -26,6 +31,9 @@ namespace uce::ocl {
 namespace {
 
 constexpr uint32_t kSkinnyMaxRows = 16;
+// CLBlast parameter sets are only tried where its tiled (indirect) kernel plausibly runs: below
+// this, CLBlast's direct kernel (not tuned here) does the work and every set times the same.
+constexpr uint32_t kClblastTuneMinDim = 64;
 
 struct TileConfig {
   int ts, wpt;
@@ -70,26 +78,32 @@ ClStatus Backend::ensure_clblast_temp(size_t bytes) {
   return ClStatus::success();
 }
 
-ClStatus Backend::linear_with(GemmKernel which, const View& x, const View& w, const View* b,
-                              const View& y, int act) {
+ClStatus Backend::linear_with(const GemmChoice& choice, const View& x, const View& w,
+                              const View* b, const View& y, int act) {
+  const GemmKernel which = choice.kernel;
   const uint32_t n = x.rows, m = w.rows, k = x.cols;
   const int wtype = wtype_of(w.dtype);
   const View& bias = b ? *b : y;  // absent bias: any buffer, has_bias = 0
-  last_gemm_ = which;
+  last_gemm_ = choice;
 
   if (which == GemmKernel::kClblast) {
     using clblast::Layout;
     using clblast::Transpose;
+    UCE_CL_TRY(clblast_use_set(device_, choice.clblast_set));
+    // Asked column-major: y^T (m x n) = W (m x k, stored as W^T col-major) * x^T (k x n). CLBlast's
+    // kernel wants C un-rotated in column-major, so unlike the row-major call y needs no
+    // transposed temporary (only padding when n is not a tile multiple); x and W are transposed
+    // into its temporary buffer either way.
     size_t temp = 0;
-    auto st = clblast::GemmTempBufferSize<float>(Layout::kRowMajor, Transpose::kNo, Transpose::kYes,
-                                                 n, m, k, x.off, x.stride, w.off, w.stride, y.off,
+    auto st = clblast::GemmTempBufferSize<float>(Layout::kColMajor, Transpose::kYes, Transpose::kNo,
+                                                 m, n, k, w.off, w.stride, x.off, x.stride, y.off,
                                                  y.stride, &queue_, temp);
     if (st != clblast::StatusCode::kSuccess)
       return ClStatus::fail(UCE_ERR_DEVICE, "opencl: CLBlast GemmTempBufferSize failed with status " +
                                                 std::to_string(static_cast<int>(st)));
     if (temp > 0) UCE_CL_TRY(ensure_clblast_temp(temp));
-    st = clblast::Gemm<float>(Layout::kRowMajor, Transpose::kNo, Transpose::kYes, n, m, k, 1.0f,
-                              x.mem, x.off, x.stride, w.mem, w.off, w.stride, 0.0f, y.mem, y.off,
+    st = clblast::Gemm<float>(Layout::kColMajor, Transpose::kYes, Transpose::kNo, m, n, k, 1.0f,
+                              w.mem, w.off, w.stride, x.mem, x.off, x.stride, 0.0f, y.mem, y.off,
                               y.stride, &queue_, nullptr, temp > 0 ? clblast_temp_ : nullptr);
     if (st != clblast::StatusCode::kSuccess)
       return ClStatus::fail(UCE_ERR_DEVICE, "opencl: CLBlast SGEMM (" + std::to_string(n) + "x" +
@@ -146,16 +160,29 @@ ClStatus Backend::run_linear(const uce_op& op) {
     return enqueue_rows(e, y.cols, y.rows, 64, "bias_act");
   }
 
-  std::vector<GemmKernel> candidates = {GemmKernel::kTiled64};
-  if (caps_.max_work_group >= 256) candidates.push_back(GemmKernel::kTiled128);
-  if (x.rows <= kSkinnyMaxRows) candidates.push_back(GemmKernel::kSkinny);
-  if (clblast_ok_ && w.dtype == UCE_F32) candidates.push_back(GemmKernel::kClblast);
+  std::vector<GemmChoice> candidates = {{GemmKernel::kTiled64, 0}};
+  if (caps_.max_work_group >= 256) candidates.push_back({GemmKernel::kTiled128, 0});
+  if (x.rows <= kSkinnyMaxRows) candidates.push_back({GemmKernel::kSkinny, 0});
+  if (clblast_ok_ && w.dtype == UCE_F32) {
+    candidates.push_back({GemmKernel::kClblast, 0});
+    const bool tune = clblast_tune_ && x.rows >= kClblastTuneMinDim &&
+                      w.rows >= kClblastTuneMinDim && x.cols >= kClblastTuneMinDim;
+    for (int s = 1; tune && s < clblast_set_count(); ++s)
+      if (clblast_set_fits(s, caps_.max_work_group, caps_.local_mem))
+        candidates.push_back({GemmKernel::kClblast, s});
+  }
 
   if (forced_gemm_ >= 0) {
-    const GemmKernel f = static_cast<GemmKernel>(forced_gemm_);
-    if (std::find(candidates.begin(), candidates.end(), f) == candidates.end())
-      return ClStatus::fail(UCE_ERR_UNSUPPORTED, std::string("opencl: forced GEMM ") +
-                                                     gemm_kernel_name(f) + " cannot run this shape");
+    const GemmChoice f{static_cast<GemmKernel>(forced_gemm_),
+                       forced_gemm_ == static_cast<int>(GemmKernel::kClblast) ? forced_clblast_set_ : 0};
+    const bool runnable =
+        f.kernel == GemmKernel::kClblast
+            ? clblast_ok_ && w.dtype == UCE_F32 &&
+                  clblast_set_fits(f.clblast_set, caps_.max_work_group, caps_.local_mem)
+            : std::find(candidates.begin(), candidates.end(), f) != candidates.end();
+    if (!runnable)
+      return ClStatus::fail(UCE_ERR_UNSUPPORTED, "opencl: forced GEMM " + gemm_choice_name(f) +
+                                                     " cannot run this shape");
     return linear_with(f, x, w, b, y, op.activation);
   }
 
@@ -168,7 +195,7 @@ ClStatus Backend::run_linear(const uce_op& op) {
   key += std::to_string(x.cols);
   key += " n";
   key += std::to_string(n_class(x.rows));
-  GemmKernel chosen;
+  GemmChoice chosen;
   if (auto it = gemm_choice_.find(key);
       it != gemm_choice_.end() &&
       std::find(candidates.begin(), candidates.end(), it->second) != candidates.end()) {
@@ -181,9 +208,41 @@ ClStatus Backend::run_linear(const uce_op& op) {
   return linear_with(chosen, x, w, b, y, op.activation);
 }
 
-ClStatus Backend::calibrate_linear(const std::string& key, const std::vector<GemmKernel>& candidates,
+ClStatus Backend::sample_rows(const View& y, std::vector<float>* out) {
+  constexpr uint32_t kEdgeRows = 32;
+  std::vector<uint32_t> rows;
+  for (uint32_t r = 0; r < std::min(y.rows, kEdgeRows); ++r) rows.push_back(r);
+  for (uint32_t r = std::max(std::min(y.rows, kEdgeRows), y.rows - std::min(y.rows, kEdgeRows));
+       r < y.rows; ++r)
+    rows.push_back(r);
+  out->assign(rows.size() * size_t(y.cols), 0.0f);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const cl_int err = clEnqueueReadBuffer(
+        queue_, y.mem, CL_FALSE, (size_t(y.off) + size_t(rows[i]) * y.stride) * sizeof(float),
+        size_t(y.cols) * sizeof(float), out->data() + i * y.cols, 0, nullptr, nullptr);
+    if (err != CL_SUCCESS) return cl_fail("clEnqueueReadBuffer (gemm calibration check)", err);
+  }
+  const cl_int err = clFinish(queue_);
+  return err == CL_SUCCESS ? ClStatus::success() : cl_fail("clFinish (gemm calibration check)", err);
+}
+
+namespace {
+// Same result up to fp32 summation order: every element within 2e-3 of the reference's largest
+// magnitude (a wrong kernel configuration gives garbage, zeros or missing tiles, far outside).
+bool same_result(const std::vector<float>& ref, const std::vector<float>& got) {
+  if (ref.size() != got.size()) return false;
+  float scale = 0.0f;
+  for (float v : ref) scale = std::max(scale, std::fabs(v));
+  const float tol = 2e-3f * scale + 1e-6f;
+  for (size_t i = 0; i < ref.size(); ++i)
+    if (!(std::fabs(ref[i] - got[i]) <= tol)) return false;  // NaN fails too
+  return true;
+}
+}  // namespace
+
+ClStatus Backend::calibrate_linear(const std::string& key, const std::vector<GemmChoice>& candidates,
                                    const View& x, const View& w, const View* b, const View& y,
-                                   int act, GemmKernel* chosen) {
+                                   int act, GemmChoice* chosen) {
   clFinish(queue_);  // the operands must be ready before anything is timed
   // On a CPU device a full-size UCE GEMM takes seconds per run: time the first kCpuCalibRows rows
   // only (the ranking of the candidates is stable from there on). A GPU times the real shape,
@@ -194,15 +253,17 @@ ClStatus Backend::calibrate_linear(const std::string& key, const std::vector<Gem
 
   // CLBlast first: on most devices it is the one to beat, and later candidates that are clearly
   // slower in their (build-free) warm-up are not timed again.
-  std::vector<GemmKernel> order = candidates;
-  std::stable_sort(order.begin(), order.end(), [](GemmKernel a, GemmKernel bk) {
-    return (a == GemmKernel::kClblast) > (bk == GemmKernel::kClblast);
+  std::vector<GemmChoice> order = candidates;
+  std::stable_sort(order.begin(), order.end(), [](const GemmChoice& a, const GemmChoice& bk) {
+    return (a.kernel == GemmKernel::kClblast) > (bk.kernel == GemmKernel::kClblast);
   });
   double best = 1e300;
   std::string timings;
   *chosen = order.front();
   bool have_choice = false;
-  for (GemmKernel c : order) {
+  std::vector<float> reference, sample;  // first candidate's output rows, the check for the others
+  for (const GemmChoice& c : order) {
+    const std::string name = gemm_choice_name(c);
     // Warm-up: builds programs (or CLBlast's kernels); a failure removes the candidate.
     const int builds_before = programs_built() + programs_loaded();
     const size_t kernels_before = kernels_.size();
@@ -211,18 +272,28 @@ ClStatus Backend::calibrate_linear(const std::string& key, const std::vector<Gem
     if (st.ok() && clFinish(queue_) != CL_SUCCESS) st = ClStatus::fail(UCE_ERR_DEVICE, "clFinish");
     const double warm = now_ms() - w0;
     if (!st.ok()) {
-      if (c == GemmKernel::kClblast) clblast_ok_ = false;
-      log(UCE_LOG_WARN, "opencl: gemm candidate " + std::string(gemm_kernel_name(c)) +
-                            " failed during calibration (" + st.message + "); not used");
-      timings += std::string(" ") + gemm_kernel_name(c) + "=fail";
+      // CLBlast as such failing (database set) disables it; a failing extra set is just skipped.
+      if (c.kernel == GemmKernel::kClblast && c.clblast_set == 0) clblast_ok_ = false;
+      log(UCE_LOG_WARN, "opencl: gemm candidate " + name + " failed during calibration (" +
+                            st.message + "); not used");
+      timings += " " + name + "=fail";
       continue;
     }
-    const bool warm_was_pure = c != GemmKernel::kClblast &&
+    UCE_CL_TRY(sample_rows(ys, &sample));
+    if (reference.empty()) {
+      reference = sample;
+    } else if (!same_result(reference, sample)) {
+      log(UCE_LOG_WARN, "opencl: gemm candidate " + name + " gave a different result in calibration [" +
+                            key + "]; not used");
+      timings += " " + name + "=wrong";
+      continue;
+    }
+    const bool warm_was_pure = c.kernel != GemmKernel::kClblast &&
                                programs_built() + programs_loaded() == builds_before &&
                                kernels_.size() == kernels_before;
     char buf[96];
     if (have_choice && warm_was_pure && warm > 4.0 * best) {
-      std::snprintf(buf, sizeof(buf), " %s>%.3fms", gemm_kernel_name(c), warm);
+      std::snprintf(buf, sizeof(buf), " %s>%.3fms", name.c_str(), warm);
       timings += buf;
       continue;
     }
@@ -234,7 +305,7 @@ ClStatus Backend::calibrate_linear(const std::string& key, const std::vector<Gem
       clFinish(queue_);
       t = std::min(t, now_ms() - t0);
     }
-    std::snprintf(buf, sizeof(buf), " %s=%.3fms", gemm_kernel_name(c), t);
+    std::snprintf(buf, sizeof(buf), " %s=%.3fms", name.c_str(), t);
     timings += buf;
     if (t < best) {
       best = t;
@@ -245,7 +316,7 @@ ClStatus Backend::calibrate_linear(const std::string& key, const std::vector<Gem
   if (xs.rows != x.rows) timings += " (timed on " + std::to_string(xs.rows) + " rows)";
   gemm_choice_[key] = *chosen;
   log(UCE_LOG_INFO, "opencl: gemm calibration [" + key + "]" + timings + " -> " +
-                        gemm_kernel_name(*chosen));
+                        gemm_choice_name(*chosen));
   save_gemm_choice(key, *chosen, timings);
   return ClStatus::success();
 }
@@ -262,17 +333,19 @@ void Backend::load_gemm_choices() {
     const std::string key = line.substr(0, a);
     const std::string choice = line.substr(a + 3, bpos == std::string::npos ? std::string::npos : bpos - a - 3);
     for (int i = 0; i < kGemmKernelCount; ++i)
-      if (choice == gemm_kernel_name(static_cast<GemmKernel>(i)))
-        gemm_choice_[key] = static_cast<GemmKernel>(i);
+      for (int set = 0; set < (i == static_cast<int>(GemmKernel::kClblast) ? clblast_set_count() : 1); ++set) {
+        const GemmChoice c{static_cast<GemmKernel>(i), set};
+        if (choice == gemm_choice_name(c)) gemm_choice_[key] = c;
+      }
   }
 }
 
-void Backend::save_gemm_choice(const std::string& key, GemmKernel k, const std::string& timings) {
+void Backend::save_gemm_choice(const std::string& key, const GemmChoice& c, const std::string& timings) {
   if (gemm_file_.empty()) return;
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(gemm_file_).parent_path(), ec);
   std::ofstream f(gemm_file_, std::ios::app);  // short appends: concurrent writers interleave lines
-  f << key << " | " << gemm_kernel_name(k) << " | " << timings << "\n";
+  f << key << " | " << gemm_choice_name(c) << " | " << timings << "\n";
 }
 
 }  // namespace uce::ocl

@@ -133,10 +133,19 @@ ClStatus Backend::run_attention(const uce_op& op) {
   if (n_q == 0 || dm == 0) return ClStatus::success();
   const int hd = int(dm / heads);
   const AttentionTiles tiles = attention_tiles(hd, caps_.max_work_group);
-  const std::string defines = "-DHD=" + std::to_string(hd) + " -DQB=" + std::to_string(tiles.qb) +
-                              " -DKB=" + std::to_string(tiles.kb);
+  // attention_tiled.cl: head dim 64 only, 128 work-items, ~43 KiB of local memory.
+  constexpr size_t kTiledLocal = 44 * 1024;
+  const bool tiled = !attention_simple_ && hd == 64 && caps_.max_work_group >= 128 &&
+                     caps_.local_mem >= kTiledLocal;
+  last_attention_tiled_ = tiled;
   cl_kernel k = nullptr;
-  UCE_CL_TRY(kernel("attention", defines, "attention", &k));
+  if (tiled) {
+    UCE_CL_TRY(kernel("attention_tiled", "", "attention_tiled", &k));
+  } else {
+    const std::string defines = "-DHD=" + std::to_string(hd) + " -DQB=" + std::to_string(tiles.qb) +
+                                " -DKB=" + std::to_string(tiles.kb);
+    UCE_CL_TRY(kernel("attention", defines, "attention", &k));
+  }
   if (n_seg == 0) {  // no sequence at all (N = 0): every query row is out of range -> zeros
     const cl_float zero = 0.0f;
     for (uint32_t r = 0; r < n_q; ++r) {
@@ -146,6 +155,18 @@ ClStatus Backend::run_attention(const uce_op& op) {
       if (err != CL_SUCCESS) return cl_fail("clEnqueueFillBuffer (attention)", err);
     }
     return ClStatus::success();
+  }
+  if (tiled) {
+    // 64 queries per work-group of 128; one when a few query rows come from many sequences
+    // (CLS-only last layer), so that no group streams the keys of several sequences.
+    const cl_uint qpg = (qrt != nullptr && n_q <= 256) ? 1 : 64;
+    UCE_CL_TRY(set_args(k, "attention_tiled", qkv.mem, qkv.off, qkv.stride, seg.mem, seg.off, n_seg,
+                        kb.mem, kb.off, cl_int{kbt != nullptr}, km.mem, km.off,
+                        cl_int{kmt != nullptr}, qr.mem, qr.off, cl_int{qrt != nullptr}, d.mem,
+                        d.off, d.stride, n_q, dm, cl_float{op.scale}, qpg));
+    const size_t global[2] = {(n_q + qpg - 1) / qpg * 128, heads};
+    const size_t local[2] = {128, 1};
+    return enqueue(k, 2, global, local, "attention_tiled");
   }
   UCE_CL_TRY(set_args(k, "attention", qkv.mem, qkv.off, qkv.stride, seg.mem, seg.off, n_seg, kb.mem,
                       kb.off, cl_int{kbt != nullptr}, km.mem, km.off, cl_int{kmt != nullptr}, qr.mem,
