@@ -4,8 +4,8 @@
 //   S = scale * Q_blk K^T                  (sgemm into a per-thread scratch [rows x n_seq])
 //   E = exp(S + key_bias - rowmax), masked keys -> 0, and 1/rowsum   (blas_softmax.cpp)
 //   O = (E V) / rowsum                      (sgemm, then the hd outputs of each row are scaled)
-// Tasks run in parallel with TBB while OpenBLAS is held at one thread, so the two levels of
-// threading never multiply.
+// Tasks run in parallel with TBB; OpenBLAS is always single-threaded in this backend
+// (blas_linear.cpp says why), so the two levels of threading never multiply.
 #include <cblas.h>
 #include <tbb/enumerable_thread_specific.h>
 
@@ -34,7 +34,7 @@ struct QueryBlock {
 
 }  // namespace
 
-bool attention(Context& ctx, const uce_op& op, std::string& why) {
+bool attention(Context&, const uce_op& op, std::string& why) {
   const uce_tensor* qkv = src(op, 0);
   const uce_tensor* seg_t = src(op, 1);
   const uce_tensor* bias_t = src(op, 2);
@@ -140,7 +140,6 @@ bool attention(Context& ctx, const uce_op& op, std::string& why) {
       }
     }
   });
-  openblas_set_num_threads(ctx.threads);
   return true;
 }
 

@@ -1,8 +1,9 @@
 // blas_backend.cpp — the "blas" backend plugin: the fast CPU path (OpenBLAS sgemm for LINEAR and
 // attention blocks, oneTBB loops for everything else). Host-memory buffers. Thread count comes
-// from uce_backend_options.threads only (0 = all cores) and is applied to both OpenBLAS
-// (openblas_set_num_threads) and TBB (a task_arena that every kernel runs in); OPENBLAS_* and
-// other environment variables are never consulted by this code.
+// from uce_backend_options.threads only (0 = all cores) and sizes the TBB task_arena that every
+// kernel runs in; OpenBLAS is kept single-threaded and called from inside TBB tasks (each LINEAR
+// is cut into one sgemm block per thread, blas_linear.cpp), so only one thread pool ever runs.
+// OPENBLAS_* and other environment variables are never consulted by this code.
 #include <cblas.h>
 #include <tbb/info.h>
 
@@ -49,7 +50,7 @@ uce_status blas_open(const uce_backend_options* options, uce_backend** out, uce_
     delete ctx;
     return fail(err, UCE_ERR_INTERNAL, std::string("open: cannot create the TBB arena: ") + e.what());
   }
-  openblas_set_num_threads(ctx->threads);
+  openblas_set_num_threads(1);  // parallelism comes from TBB (see the top of this file)
   *out = reinterpret_cast<uce_backend*>(ctx);
   return UCE_OK;
 }
@@ -62,8 +63,8 @@ void blas_describe(uce_backend* backend, char* buf, size_t len) {
   const char* core = openblas_get_corename();
   // openblas_get_config() starts with "OpenBLAS <version>"; the core name shows which kernels
   // the DYNAMIC_ARCH build picked (or what OPENBLAS_CORETYPE forced) on this machine.
-  std::snprintf(buf, len, "blas: %s, core %s, %d threads (OpenBLAS and oneTBB)", config ? config : "OpenBLAS ?",
-                core ? core : "?", backend ? as_context(backend)->threads : 0);
+  std::snprintf(buf, len, "blas: %s, core %s, %d threads (oneTBB; OpenBLAS single-threaded per task)",
+                config ? config : "OpenBLAS ?", core ? core : "?", backend ? as_context(backend)->threads : 0);
 }
 
 int blas_supports_op(uce_backend*, const uce_op* op, char* why, size_t why_len) {

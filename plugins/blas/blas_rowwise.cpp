@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "blas_gelu.hpp"
 #include "blas_kernels.hpp"
 #include "op_checks.hpp"
 #include "uce/half.hpp"
@@ -13,14 +14,12 @@
 namespace uce::blas {
 namespace {
 
-inline float gelu(float v) { return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f)); }
-
 void apply_activation_row(float* y, int64_t cols, int activation) {
   if (activation == UCE_ACT_RELU) {
 #pragma omp simd
     for (int64_t c = 0; c < cols; ++c) y[c] = y[c] > 0.0f ? y[c] : 0.0f;
   } else if (activation == UCE_ACT_GELU) {
-    for (int64_t c = 0; c < cols; ++c) y[c] = gelu(y[c]);
+    gelu_span(y, y, cols);  // vectorised erf (blas_gelu.hpp)
   }
 }
 
@@ -52,11 +51,7 @@ void store_row_from_f32(const float* in, int dtype, int64_t cols, void* dst) {
 }  // namespace
 
 void bias_activation_row(float* dst_row, const float* bias, int64_t cols, int activation) {
-  if (bias) {
-#pragma omp simd
-    for (int64_t c = 0; c < cols; ++c) dst_row[c] += bias[c];
-  }
-  apply_activation_row(dst_row, cols, activation);
+  bias_activation_span(dst_row, bias, cols, activation);
 }
 
 bool layernorm(const uce_op& op, std::string&) {
@@ -137,7 +132,7 @@ bool elementwise_unary(const uce_op& op, std::string&) {
 #pragma omp simd
         for (int64_t c = 0; c < d; ++c) y[c] = xr[c] > 0.0f ? xr[c] : 0.0f;
       } else {
-        for (int64_t c = 0; c < d; ++c) y[c] = gelu(xr[c]);
+        gelu_span(xr, y, d);
       }
     }
   });

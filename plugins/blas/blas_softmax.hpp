@@ -43,7 +43,7 @@ inline float fast_expf(float x) {
 }
 
 // Max relative error of fast_expf vs double-precision exp over every float in [-87, 0], measured
-// by plugins/blas/check_fast_expf.cpp (which fails when it is exceeded).
+// by tests/blas/test_fast_expf.cpp (test_blas_math), which fails when it is exceeded.
 inline constexpr double kExpMaxRelError = 2.0e-7;
 
 // Softmax of `rows` rows of `n` logits each (row stride `ld`), in place and UNNORMALISED:
