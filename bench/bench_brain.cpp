@@ -14,10 +14,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "bench_options.hpp"
 #include "bench_stats.hpp"
 #include "npy_sentence.hpp"
 #include "op_timing.hpp"
@@ -29,9 +29,10 @@ using namespace uce::bench;
 using uce::Status;
 
 struct Options {
-  std::string model, backend = "blas", plugin_dir, sentence;
-  int threads = 2, cells = 8, batch = 1, warmup = 1, sgemm_repeats = 3;
-  bool sgemm = true, fp16 = false;
+  BackendArgs b;
+  std::string model, sentence;
+  int cells = 8, batch = 1, warmup = 1, sgemm_repeats = 3;
+  bool sgemm = true;
 };
 
 const char* kUsage =
@@ -39,27 +40,16 @@ const char* kUsage =
     "       [--warmup 1] [--sgemm-repeats 3] [--no-sgemm] [--fp16] [--sentence FILE] [--plugin-dir DIR]\n";
 
 bool parse(int argc, char** argv, Options& o, std::string& err) {
-  std::map<std::string, std::string*> strings = {{"--model", &o.model}, {"--backend", &o.backend},
-                                                 {"--plugin-dir", &o.plugin_dir}, {"--sentence", &o.sentence}};
-  std::map<std::string, int*> ints = {{"--threads", &o.threads}, {"--cells", &o.cells}, {"--batch", &o.batch},
-                                      {"--warmup", &o.warmup}, {"--sgemm-repeats", &o.sgemm_repeats}};
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--no-sgemm") {
-      o.sgemm = false;
-    } else if (a == "--fp16") {  // let GPU backends use fp16 weights and cooperative matrices
-      o.fp16 = true;
-    } else if (strings.count(a) && i + 1 < argc) {
-      *strings[a] = argv[++i];
-    } else if (ints.count(a) && i + 1 < argc) {
-      char* end = nullptr;
-      const long v = std::strtol(argv[++i], &end, 10);
-      if (*end || v < 0) return err = a + " expects a non-negative integer, got '" + argv[i] + "'", false;
-      *ints[a] = static_cast<int>(v);
-    } else {
-      return err = "unknown or incomplete option '" + a + "'", false;
-    }
-  }
+  OptionParser p;
+  o.b.add_to(p);
+  p.text("--model", &o.model);
+  p.text("--sentence", &o.sentence);
+  p.integer("--cells", &o.cells);
+  p.integer("--batch", &o.batch);
+  p.integer("--warmup", &o.warmup);
+  p.integer("--sgemm-repeats", &o.sgemm_repeats);
+  p.flag("--no-sgemm", &o.sgemm, false);
+  if (!p.parse(argc, argv, err)) return false;
   if (o.model.empty()) return err = "--model DIR is required", false;
   if (o.cells < 1 || o.batch < 1) return err = "--cells and --batch must be >= 1", false;
   if (o.sgemm_repeats < 1) o.sgemm = false;
@@ -127,16 +117,7 @@ int main(int argc, char** argv) {
 
   // Backend
   uce::PluginRegistry registry;
-  registry.discover({o.plugin_dir.empty() ? uce::PluginRegistry::default_plugin_dir() : o.plugin_dir}, nullptr);
-  auto header = registry.find(o.backend, UCE_PLUGIN_BACKEND);
-  if (!header) return fail(header.message());
-  uce_backend_options bo{};
-  bo.struct_size = sizeof(bo);
-  bo.threads = o.threads;
-  bo.allow_fp16 = o.fp16;
-  bo.allow_coopmat = o.fp16;
-  bo.device_index = -1;
-  auto opened = uce::Backend::open(*header, bo);
+  auto opened = open_backend(registry, o.b);
   if (!opened) return fail(opened.message());
   std::unique_ptr<uce::Backend> backend = opened.take();
   std::printf("backend: %s\n", backend->describe().c_str());
@@ -163,7 +144,7 @@ int main(int argc, char** argv) {
 
   // Runner: projects the sentence's distinct tokens once (reported separately, not per cell).
   uce::BrainRunnerOptions ro;
-  ro.rules.default_order = {o.backend};
+  ro.rules.default_order = {o.b.backend};
   ro.max_sequences = o.batch;
   ro.max_tokens = n * o.batch;
   ro.pad_token = layout->pad_token;
@@ -227,7 +208,7 @@ int main(int argc, char** argv) {
               "sec_per_cell_median=%.6f sec_per_cell_min=%.6f sec_per_cell_max=%.6f ms_per_cell=%.2f cells_per_s=%.3f "
               "cpu_sec_per_cell=%.6f gflop_per_cell=%.4f gflop_per_cell_full=%.4f forward_gflops=%.2f sgemm_gflops=%.2f "
               "forward_gflops_per_cpu_s=%.2f sgemm_gflops_per_cpu_s=%.2f project_s=%.3f\n",
-              o.backend.c_str(), o.fp16 ? 1 : 0, coretype ? coretype : "unset", o.threads, o.batch, calls * o.batch,
+              o.b.backend.c_str(), o.b.fp16 ? 1 : 0, coretype ? coretype : "unset", o.b.threads, o.batch, calls * o.batch,
               static_cast<long long>(n), cell.median, cell.min, cell.max, cell.median * 1e3, 1.0 / cell.median,
               cpu_per_cell, fl.engine * 1e-9, fl.full * 1e-9, gflops, sgemm_gflops, per_cpu, sgemm_per_cpu, project_s);
   return 0;

@@ -11,10 +11,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "bench_options.hpp"
 #include "bench_stats.hpp"
 #include "npy_sentence.hpp"
 #include "op_timing.hpp"
@@ -34,9 +34,10 @@ std::string core_name(const std::string& describe) {
 }
 
 struct Options {
-  std::string model, backend = "blas", plugin_dir, sentence;
-  int threads = 2, cells = 8, batch = 1, warmup = 1, sgemm_repeats = 5, heads = 20;
-  bool profile = false, sgemm = true, fp16 = false;
+  BackendArgs b;
+  std::string model, sentence;
+  int cells = 8, batch = 1, warmup = 1, sgemm_repeats = 5, heads = 20;
+  bool profile = false, sgemm = true;
 };
 
 const char* kUsage =
@@ -45,30 +46,18 @@ const char* kUsage =
     "       [--sentence DIR/sentence.npy] [--plugin-dir DIR]\n";
 
 bool parse(int argc, char** argv, Options& o, std::string& err) {
-  std::map<std::string, std::string*> strings = {{"--model", &o.model}, {"--backend", &o.backend},
-                                                 {"--plugin-dir", &o.plugin_dir}, {"--sentence", &o.sentence}};
-  std::map<std::string, int*> ints = {{"--threads", &o.threads}, {"--cells", &o.cells}, {"--batch", &o.batch},
-                                      {"--warmup", &o.warmup}, {"--sgemm-repeats", &o.sgemm_repeats},
-                                      {"--heads", &o.heads}};
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--profile") {
-      o.profile = true;
-    } else if (a == "--no-sgemm") {
-      o.sgemm = false;
-    } else if (a == "--fp16") {  // let GPU backends use fp16 weights and cooperative matrices
-      o.fp16 = true;
-    } else if (strings.count(a) && i + 1 < argc) {
-      *strings[a] = argv[++i];
-    } else if (ints.count(a) && i + 1 < argc) {
-      char* end = nullptr;
-      const long v = std::strtol(argv[++i], &end, 10);
-      if (*end || v < 0) return err = a + " expects a non-negative integer, got '" + argv[i] + "'", false;
-      *ints[a] = static_cast<int>(v);
-    } else {
-      return err = "unknown or incomplete option '" + a + "'", false;
-    }
-  }
+  OptionParser p;
+  o.b.add_to(p);
+  p.text("--model", &o.model);
+  p.text("--sentence", &o.sentence);
+  p.integer("--cells", &o.cells);
+  p.integer("--batch", &o.batch);
+  p.integer("--warmup", &o.warmup);
+  p.integer("--sgemm-repeats", &o.sgemm_repeats);
+  p.integer("--heads", &o.heads);
+  p.flag("--profile", &o.profile);
+  p.flag("--no-sgemm", &o.sgemm, false);
+  if (!p.parse(argc, argv, err)) return false;
   if (o.model.empty()) return err = "--model DIR is required", false;
   if (o.cells < 1 || o.batch < 1) return err = "--cells and --batch must be >= 1", false;
   if (o.sentence.empty()) o.sentence = o.model + "/sentence.npy";
@@ -144,16 +133,7 @@ int main(int argc, char** argv) {
 
   // Backend
   uce::PluginRegistry registry;
-  registry.discover({o.plugin_dir.empty() ? uce::PluginRegistry::default_plugin_dir() : o.plugin_dir}, nullptr);
-  auto header = registry.find(o.backend, UCE_PLUGIN_BACKEND);
-  if (!header) return fail(header.message());
-  uce_backend_options bo{};
-  bo.struct_size = sizeof(bo);
-  bo.threads = o.threads;
-  bo.allow_fp16 = o.fp16;
-  bo.allow_coopmat = o.fp16;
-  bo.device_index = -1;
-  auto opened = uce::Backend::open(*header, bo);
+  auto opened = open_backend(registry, o.b);
   if (!opened) return fail(opened.message());
   std::unique_ptr<uce::Backend> backend = opened.take();
   std::printf("backend: %s\n", backend->describe().c_str());
@@ -187,7 +167,7 @@ int main(int argc, char** argv) {
 
   // Runner: projects the sentence's distinct tokens once (reported separately, not per cell).
   uce::UceRunnerOptions ro;
-  ro.rules.default_order = {o.backend};
+  ro.rules.default_order = {o.b.backend};
   ro.max_tokens = n * o.batch;
   ro.max_sequences = o.batch;
   t0 = now_seconds();
@@ -276,8 +256,8 @@ int main(int argc, char** argv) {
               "sec_per_cell_median=%.6f sec_per_cell_min=%.6f sec_per_cell_max=%.6f cells_per_s=%.4f "
               "cpu_sec_per_cell=%.6f gflop_per_cell=%.4f forward_gflops=%.2f sgemm_gflops=%.2f forward_pct_of_sgemm=%.1f "
               "forward_gflops_per_cpu_s=%.2f sgemm_gflops_per_cpu_s=%.2f forward_pct_of_sgemm_cpu=%.1f\n",
-              o.backend.c_str(), core_name(backend->describe()).c_str(),
-              coretype ? coretype : "unset", o.threads, o.batch, calls * o.batch, static_cast<long long>(n), cell.median,
+              o.b.backend.c_str(), core_name(backend->describe()).c_str(),
+              coretype ? coretype : "unset", o.b.threads, o.batch, calls * o.batch, static_cast<long long>(n), cell.median,
               cell.min, cell.max, 1.0 / cell.median, cpu_per_cell, fl.total * 1e-9, fwd_gflops, sgemm_gflops,
               sgemm_gflops > 0 ? 100.0 * fwd_gflops / sgemm_gflops : 0.0, fwd_per_cpu, sgemm_per_cpu,
               sgemm_per_cpu > 0 ? 100.0 * fwd_per_cpu / sgemm_per_cpu : 0.0);

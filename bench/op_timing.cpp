@@ -82,7 +82,7 @@ Result<OpTiming> time_op(Backend& backend, const uce_op& op, double flops, int w
     if (run++ >= warmup) cpu += process_cpu_seconds() - c0;
   });
   if (!failed) return Result<OpTiming>::error(failed.message());
-  return OpTiming{op.name, flops, summarize(t), repeats > 0 ? cpu / repeats : 0.0};
+  return OpTiming{op.name, flops, 0.0, summarize(t), repeats > 0 ? cpu / repeats : 0.0};
 }
 
 }  // namespace
@@ -103,19 +103,23 @@ Result<OpTiming> time_linear(Backend& backend, int64_t n, int64_t k, int64_t m, 
                  warmup, repeats);
 }
 
-Result<std::vector<OpTiming>> profile_layer(Backend& backend, int64_t n, int64_t d, int64_t heads, int64_t ff,
-                                            bool cls_only, int warmup, int repeats) {
+Result<std::vector<OpTiming>> profile_layer(Backend& backend, int64_t n1, int64_t d, int64_t heads, int64_t ff,
+                                            bool cls_only, int warmup, int repeats, int64_t sequences) {
   using R = Result<std::vector<OpTiming>>;
   Tensors ts(backend);
-  const int64_t q = cls_only ? 1 : n;  // rows after attention
+  const int64_t n = n1 * sequences;                  // packed rows
+  const int64_t q = cls_only ? sequences : n;        // rows after attention
+  std::vector<int32_t> segments, cls_rows;
+  for (int64_t s = 0; s <= sequences; ++s) segments.push_back(static_cast<int32_t>(s * n1));
+  for (int64_t s = 0; s < sequences; ++s) cls_rows.push_back(static_cast<int32_t>(s * n1));
   const float wa = 2.0f / std::sqrt(static_cast<float>(d)), wf = 2.0f / std::sqrt(static_cast<float>(ff));
   std::vector<Result<const uce_tensor*>> t;
   t.push_back(ts.f32(n, d, false, 2.0f));        // 0 h
   t.push_back(ts.f32(3 * d, d, false, wa));      // 1 in_proj W
   t.push_back(ts.f32(3 * d, 1, true, 0.2f));     // 2 in_proj b
   t.push_back(ts.f32(n, 3 * d, false, 0.0f));    // 3 qkv
-  t.push_back(ts.i32({0, static_cast<int32_t>(n)}));  // 4 segments
-  t.push_back(ts.i32({0}));                      // 5 cls query row
+  t.push_back(ts.i32(segments));                 // 4 segments
+  t.push_back(ts.i32(cls_rows));                 // 5 cls query rows
   t.push_back(ts.f32(q, d, false, 0.0f));        // 6 attention out
   t.push_back(ts.f32(d, d, false, wa));          // 7 out W
   t.push_back(ts.f32(d, 1, true, 0.2f));         // 8 out b
@@ -142,7 +146,7 @@ Result<std::vector<OpTiming>> profile_layer(Backend& backend, int64_t n, int64_t
   uce_op attn = make_op("attn", UCE_OP_ATTENTION, {T(3), T(4), nullptr, nullptr, cls_only ? T(5) : nullptr}, T(6));
   attn.n_heads = static_cast<int32_t>(heads);
   attn.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d / heads)));
-  ops.push_back({attn, 4 * Q * N * D});
+  ops.push_back({attn, 4 * Q * static_cast<double>(n1) * D});  // each query row sees its own n1 keys
   ops.push_back({make_op("attn.out", UCE_OP_LINEAR, {T(6), T(7), T(8)}, T(9)), 2 * Q * D * D});
   ops.push_back({make_op("norm1", UCE_OP_LAYERNORM, {T(9), T(10), T(11), T(12)}, T(13)), 0});
   uce_op up = make_op("ffn.up", UCE_OP_LINEAR, {T(13), T(14), T(15)}, T(16));
@@ -152,12 +156,26 @@ Result<std::vector<OpTiming>> profile_layer(Backend& backend, int64_t n, int64_t
   ops.push_back({make_op("norm2", UCE_OP_LAYERNORM, {T(19), T(10), T(11), T(13)}, T(20)), 0});
 
   std::vector<OpTiming> out;
+  const double norm_bytes = 4.0 * (3 * Q * D + 2 * D);  // x, residual, out + gamma, beta
   for (const auto& [op, flops] : ops) {
     auto r = time_op(backend, op, flops, warmup, repeats);
     if (!r) return R::error(r.message());
+    if (op.type == UCE_OP_LAYERNORM) r->bytes = norm_bytes;
     out.push_back(*r);
   }
   return out;
+}
+
+Result<OpTiming> time_copy(Backend& backend, size_t bytes, int warmup, int repeats) {
+  Tensors ts(backend);
+  const int64_t cols = 1024, rows = static_cast<int64_t>(bytes / (4 * cols));
+  auto x = ts.f32(rows, cols, false, 1.0f);
+  auto y = ts.f32(rows, cols, false, 0.0f);
+  for (auto* r : {&x, &y})
+    if (!*r) return Result<OpTiming>::error(r->message());
+  auto t = time_op(backend, make_op("copy", UCE_OP_COPY, {*x}, *y), 0, warmup, repeats);
+  if (t) t->bytes = 2.0 * 4.0 * static_cast<double>(rows * cols);  // read + write
+  return t;
 }
 
 }  // namespace uce::bench

@@ -16,6 +16,7 @@ namespace uce::bench {
 struct OpTiming {
   std::string name;
   double flops = 0;  // multiply-adds x 2 of the op's matrix products; 0 for row-wise ops
+  double bytes = 0;  // bytes read + written by a row-wise op (f32), 0 for matrix products
   Summary seconds;
   double cpu_seconds = 0;  // process CPU seconds (all threads) per run, mean over the timed runs
 };
@@ -27,8 +28,13 @@ Result<OpTiming> time_linear(Backend& backend, int64_t n, int64_t k, int64_t m, 
 
 // The ops of one encoder layer as the cell graph runs them for one sentence of n rows (d model
 // width, ff hidden width). `cls_only`: the last layer's variant (queries, out-projection and FFN
-// on the CLS row only). Returns one timing per op, in graph order.
+// on the CLS row only). `sequences` > 1: that many sentences packed as the batched graph runs
+// them (rows = sequences x n, one attention segment per sentence, one CLS row each). Returns one
+// timing per op, in graph order; `bytes` is filled for the row-wise ops.
 Result<std::vector<OpTiming>> profile_layer(Backend& backend, int64_t n, int64_t d, int64_t heads, int64_t ff,
-                                            bool cls_only, int warmup, int repeats);
+                                            bool cls_only, int warmup, int repeats, int64_t sequences = 1);
+
+// dst = x through the backend's COPY op (f32 -> f32, `bytes` per side): the device's copy rate.
+Result<OpTiming> time_copy(Backend& backend, size_t bytes, int warmup, int repeats);
 
 }  // namespace uce::bench
