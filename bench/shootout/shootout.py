@@ -329,6 +329,8 @@ def main():
     ap.add_argument("--publish", dest="publish", action="store_true", default=None)
     ap.add_argument("--no-publish", dest="publish", action="store_false")
     ap.add_argument("--table-only", action="store_true")
+    ap.add_argument("--require-ok", action="store_true",
+                    help="exit 1 when a row failed (a backend that is merely unavailable still only gives a reason row); for CI")
     ap.add_argument("--only", default="ops,e2e,torch")
     for k in ("backends", "models", "precisions", "batches"):
         ap.add_argument(f"--{k}", default="")
@@ -376,6 +378,9 @@ def main():
         result = {"schema": "uce-shootout/1", "machine": info, "config": cfg, "rows": rows}
         report.write_run(a.out, result)
     problems = report.check_run(a.out)
+    if a.require_ok:
+        problems += [f"{r['kind']} {r['backend']} {r.get('model', '')} {r['precision'] if 'precision' in r else ''} "
+                     f"failed: {r.get('reason', '')}" for r in rows if r["status"] == "failed"]
     for p in problems:
         print("shootout: CHECK FAILED: " + p, file=sys.stderr)
     if a.publish:
