@@ -1,7 +1,8 @@
 // test_vulkan_backend — the Vulkan plugin's own mechanics on whatever Vulkan device exists
 // (lavapipe in CI): probe, device selection errors, describe, dispatch splitting past
 // maxComputeWorkGroupCount, unaligned tensor offsets with canaries, several dependent ops in one
-// batch, the attention variants, the persisted pipeline cache, refusal of over-range tensors.
+// batch, the attention variants, the persisted pipeline cache, refusal of over-range tensors,
+// the UCE_VULKAN_PROFILE timestamp report.
 // Expected values come from a double-precision CPU implementation of core/include/uce/ops.hpp
 // written here. Op-by-op coverage of every shape is tests/ops (test_backend_ops -b vulkan).
 #include <dlfcn.h>
@@ -9,10 +10,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -570,6 +573,72 @@ INSTANTIATE_TEST_SUITE_P(
                       AttnCase{192, 2, {33, 20, 1}, false, true, false},   // hd 96: the hd<=128 variant
                       AttnCase{40, 5, {17, 6, 50}, true, true, true},      // hd 8
                       AttnCase{256, 2, {5, 3, 21}, true, true, true}));   // hd 128, sparse -> hd128 variant
+
+// UCE_VULKAN_PROFILE=1: every dispatch of a batch is timed and reported under its shader variant
+// and grid when the backend closes; the ops' results are unchanged. Unset: no report at all.
+std::string profile_row(const std::string& report, const std::string& label) {
+  std::istringstream in(report);
+  for (std::string line; std::getline(in, line);)
+    if (line.find("uce vulkan profile: " + label + " ") != std::string::npos) return line;
+  return {};
+}
+
+std::string run_linear_then_add(bool profile, std::vector<float>* y_out, std::vector<double>* want) {
+  if (profile) setenv("UCE_VULKAN_PROFILE", "1", 1);
+  testing::internal::CaptureStderr();
+  {
+    Backend b;
+    EXPECT_NE(b.be, nullptr) << b.err.message;
+    if (b.be) {
+      const int n = 5, k = 7, m = 9;
+      Arena a(b, 4096);
+      uce_tensor x = a.place(0, UCE_F32, {n, k}), w = a.place(256, UCE_F32, {m, k});
+      uce_tensor y = a.place(1024, UCE_F32, {n, m}), z = a.place(2048, UCE_F32, {n, m});
+      const auto xv = random_values(n * k, 11), wv = random_values(m * k, 12);
+      a.upload(x, xv);
+      a.upload(w, wv);
+      uce_op lin = make_op(UCE_OP_LINEAR, {&x, &w, nullptr}, &y);
+      uce_op add = make_op(UCE_OP_ADD, {&y, &y}, &z);  // depends on the LINEAR: same batch, after it
+      EXPECT_EQ(iface()->compute(b.be, &lin, &b.err), UCE_OK) << b.err.message;
+      EXPECT_EQ(iface()->compute(b.be, &add, &b.err), UCE_OK) << b.err.message;
+      EXPECT_EQ(iface()->synchronize(b.be, &b.err), UCE_OK) << b.err.message;
+      a.mark_output(y);
+      *y_out = a.download(z);
+      *want = ref_linear(xv, wv, {}, n, k, m, UCE_ACT_NONE);
+      for (double& v : *want) v *= 2.0;
+    }
+  }  // closing the backend prints the report
+  std::string err = testing::internal::GetCapturedStderr();
+  if (profile) unsetenv("UCE_VULKAN_PROFILE");
+  return err;
+}
+
+TEST(VulkanPlugin, ProfilerReportsEveryDispatchByVariantAndGrid) {
+  REQUIRE_VULKAN();
+  if (std::getenv("UCE_VULKAN_PROFILE")) GTEST_SKIP() << "UCE_VULKAN_PROFILE is set by the caller";
+  std::vector<float> got;
+  std::vector<double> want;
+  const std::string report = run_linear_then_add(true, &got, &want);
+  expect_close(got, want, 1e-5, "2 * (x W^T) with the profiler on");
+  ASSERT_NE(report.find("uce vulkan profile: on"), std::string::npos) << report;
+  // 5 rows <= 64: the 64x64-tile scalar GEMM, one workgroup; ADD: ceil(9 / 256) x 5 rows.
+  for (const char* label : {"linear_f32 [1x1]", "add_rows [1x5]"}) {
+    const std::string row = profile_row(report, label);
+    ASSERT_FALSE(row.empty()) << "no row for " << label << " in:\n" << report;
+    std::istringstream fields(row.substr(row.find(']') + 1));
+    unsigned long long count = 0, groups = 0;
+    double total_us = -1;
+    fields >> count >> groups >> total_us;
+    EXPECT_EQ(count, 1u) << row;
+    EXPECT_EQ(groups, std::string(label) == "add_rows [1x5]" ? 5u : 1u) << row;
+    EXPECT_GE(total_us, 0.0) << row;
+  }
+  EXPECT_NE(report.find(" batches, "), std::string::npos) << "no totals line:\n" << report;
+
+  const std::string quiet = run_linear_then_add(false, &got, &want);
+  expect_close(got, want, 1e-5, "2 * (x W^T) with the profiler off");
+  EXPECT_EQ(quiet.find("uce vulkan profile"), std::string::npos) << quiet;
+}
 
 TEST(VulkanPlugin, PipelineCacheIsPersistedAndReused) {
   REQUIRE_VULKAN();

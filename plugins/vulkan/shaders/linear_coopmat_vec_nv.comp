@@ -2,10 +2,10 @@
 // LINEAR on tensor cores (GL_NV_cooperative_matrix), the vectorised variant for fp16 W whose rows
 // are 16-byte aligned (the fp16 weight copies of vk_weights.cpp) and f32 x with 16-byte aligned
 // rows; K a multiple of 8. Same tiling as linear_coopmat_nv.comp (128 x 128 per workgroup of 8
-// subgroups, each 64 x 32, K steps of 32, next tile prefetched into registers), but every global
+// subgroups, each 64 x 32, K steps of 64, next tile prefetched into registers), but every global
 // read is 16 bytes (8 halfs of W; 4 floats of x, two of which become one uvec4 of 8 halfs) and
 // shared memory is addressed in uvec4 (the cooperative-matrix loads take offsets and strides in
-// uvec4 units): 6 global reads and 4 shared stores per invocation per K step instead of 64.
+// uvec4 units): 6 global reads and 4 shared stores per invocation per 32 of K instead of 64.
 // Macros: CM_M, CM_N, CM_K = a matrix shape the device reports; ACC_F16 for fp16 accumulators.
 // Grid: x = ceil(M/128), y = ceil(n/128).
 #extension GL_GOOGLE_include_directive : require
@@ -17,19 +17,36 @@
 #include "common.glsl"
 #define BM 128u
 #define BN 128u
+// K steps of 64 (half the barriers and loop overhead per MMA of K = 32; 36 KiB of tiles instead
+// of 20): on the H100 the kernel then runs as fast as its MMAs alone (run 5, results-vulkan-2.md).
+// BK32 restores steps of 32.
+#ifdef BK32
 #define BK 32u
 #define PV 5u    // shared row pitch in uvec4 (40 halfs = 80 bytes)
-// Subgroup tiling: SG64X64 = 4 subgroups (2 x 2) of 64 x 64; default 8 subgroups (2 x 4) of 64 x 32.
-#ifdef SG64X64
+#else
+#define BK 64u
+#define PV 9u    // shared row pitch in uvec4 (72 halfs = 144 bytes)
+#endif
+#define CPR (BK / 8u)  // uvec4 chunks per tile row
+// Subgroup tiling: SG64X64 = 4 subgroups (2 x 2) of 64 x 64; SG32X32 = 16 subgroups (4 x 4) of
+// 32 x 32 (4 accumulators per subgroup instead of 8: fewer registers); default 8 subgroups (2 x 4)
+// of 64 x 32.
+#if defined(SG64X64)
 #define NSG 4u
+#define SGM 64u
 #define SGN 64u
+#elif defined(SG32X32)
+#define NSG 16u
+#define SGM 32u
+#define SGN 32u
 #else
 #define NSG 8u
+#define SGM 64u
 #define SGN 32u
 #endif
-#define SGM 64u
+#define SG_COLS (BN / SGN)  // subgroups across the tile's columns
 #define NT (NSG * 32u)
-#define SLOTS (BM * BK / 8u / NT)  // uvec4 loader slots per invocation (2 or 4)
+#define SLOTS (BM * BK / 8u / NT)  // uvec4 loader slots per invocation (1 to 8)
 // B_KMAJOR: the W tile is stored k-major ([BK][BN] halfs) so B loads row-major, not transposed.
 #define BNP (BN + 8u)
 #define TM (SGM / CM_M)
@@ -62,17 +79,17 @@ void main() {
   uint m0 = p.row0 + gl_WorkGroupID.y * BM;
   uint n0 = gl_WorkGroupID.x * BN;
   uint sg = gl_SubgroupID, lane = gl_SubgroupInvocationID;
-  uint sm = (sg / (NSG / 2u)) * SGM, sn = (sg % (NSG / 2u)) * SGN;
+  uint sm = (sg / SG_COLS) * SGM, sn = (sg % SG_COLS) * SGN;
 
   fcoopmatNV<ACC_BITS, gl_ScopeSubgroup, CM_M, CM_N> acc[TM][TN];
   [[unroll]] for (uint i = 0u; i < TM; ++i)
     [[unroll]] for (uint j = 0u; j < TN; ++j) acc[i][j] = fcoopmatNV<ACC_BITS, gl_ScopeSubgroup, CM_M, CM_N>(0.0);
 
-  // Loader slot s = t + NT i: tile row s / 4, 8-half chunk s % 4.
+  // Loader slot s = t + NT i: tile row s / CPR, 8-half chunk s % CPR.
   uvec4 ra[SLOTS], rb[SLOTS];
 #define FETCH(k0)                                                                             \
   [[unroll]] for (uint i = 0u; i < SLOTS; ++i) {                                              \
-    uint s = t + NT * i, row = s >> 2u, k = (k0) + 8u * (s & 3u);                           \
+    uint s = t + NT * i, row = s / CPR, k = (k0) + 8u * (s % CPR);                          \
     uint xr = m0 + row, wr = n0 + row;                                                        \
     ra[i] = uvec4(0u);                                                                        \
     rb[i] = uvec4(0u);                                                                        \
@@ -87,16 +104,16 @@ void main() {
   for (uint k0 = 0u; k0 < p.k_dim; k0 += BK) {
     [[unroll]] for (uint i = 0u; i < SLOTS; ++i) {
       uint s = t + NT * i;
-      As[(s >> 2u) * PV + (s & 3u)] = ra[i];
+      As[(s / CPR) * PV + (s % CPR)] = ra[i];
 #ifdef B_KMAJOR
-      uint kb = 8u * (s & 3u), nb = s >> 2u;
+      uint kb = 8u * (s % CPR), nb = s / CPR;
       [[unroll]] for (uint e = 0u; e < 4u; ++e) {
         vec2 h2 = unpackHalf2x16(rb[i][e]);  // exact: fp16 -> f32 -> fp16
         Bs[(kb + 2u * e) * BNP + nb] = float16_t(h2.x);
         Bs[(kb + 2u * e + 1u) * BNP + nb] = float16_t(h2.y);
       }
 #else
-      Bs[(s >> 2u) * PV + (s & 3u)] = rb[i];
+      Bs[(s / CPR) * PV + (s % CPR)] = rb[i];
 #endif
     }
     barrier();

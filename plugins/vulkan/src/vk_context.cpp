@@ -341,6 +341,17 @@ uce_status create_device(Context& ctx, uce_error* err) {
     f12.pNext = &cm;
     exts.push_back(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
   }
+  // Profiling only: the driver's per-pipeline statistics (registers, spills, ...), printed when a
+  // pipeline is created (vk_profile.cpp).
+  VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR pe{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR};
+  if (profile_requested() && has_device_extension(ctx.phys, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME)) {
+    pe.pipelineExecutableInfo = VK_TRUE;
+    pe.pNext = f2.pNext;
+    f2.pNext = &pe;
+    exts.push_back(VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
+    ctx.pipeline_stats = true;
+  }
   VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   dci.pNext = &f2;
   dci.queueCreateInfoCount = 1;
@@ -421,6 +432,7 @@ uce_status context_open(const uce_backend_options* options, Context** out, uce_e
                 VK_API_VERSION_MINOR(ctx->caps.api_version));
   }
   if (st == UCE_OK) st = create_device(*ctx, err);
+  if (st == UCE_OK) profile_init(*ctx);
   if (st == UCE_OK) st = memory_init(*ctx, err);
   if (st == UCE_OK) st = pipelines_init(*ctx, err);
   if (st == UCE_OK) {
@@ -442,6 +454,7 @@ void context_close(Context* ctx) {
   if (!ctx) return;
   if (ctx->device) {
     vkDeviceWaitIdle(ctx->device);
+    profile_shutdown(*ctx);
     pipelines_shutdown(*ctx);
     weights_shutdown(*ctx);
     memory_shutdown(*ctx);
@@ -544,6 +557,7 @@ uce_status begin_batch(Context& ctx, uce_error* err) {
                        0, nullptr, 0, nullptr);
   ctx.recording = true;
   ctx.batch_dispatches = 0;
+  profile_begin(ctx);
   return UCE_OK;
 }
 
@@ -578,7 +592,7 @@ uce_status allocate_set(Context& ctx, VkDescriptorSet* out, uce_error* err) {
 
 uce_status record_dispatch(Context& ctx, VkPipeline pipeline, const VkDescriptorBufferInfo* infos,
                            const void* push, uint32_t push_bytes, uint32_t gx, uint32_t gy,
-                           uint32_t gz, uce_error* err) {
+                           uint32_t gz, const char* label, uce_error* err) {
   uce_status st = begin_batch(ctx, err);
   if (st != UCE_OK) return st;
   VkDescriptorSet set;
@@ -608,6 +622,7 @@ uce_status record_dispatch(Context& ctx, VkPipeline pipeline, const VkDescriptor
   if (push_bytes) vkCmdPushConstants(ctx.cmd, ctx.pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
   vkCmdDispatch(ctx.cmd, gx, gy, gz);
   ++ctx.batch_dispatches;
+  if (ctx.profiler) profile_command(ctx, label, uint64_t(gx) * gy * gz);
   return UCE_OK;
 }
 
@@ -626,10 +641,12 @@ uce_status flush(Context& ctx, uce_error* err) {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &ctx.cmd;
+  profile_submitted(ctx);
   r = vkQueueSubmit(ctx.queue, 1, &si, ctx.fence);
   if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkQueueSubmit failed: %s", vk_result_name(r));
   r = vkWaitForFences(ctx.device, 1, &ctx.fence, VK_TRUE, UINT64_MAX);
   if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkWaitForFences failed: %s", vk_result_name(r));
+  profile_finished(ctx);
   vkResetFences(ctx.device, 1, &ctx.fence);
   vkResetCommandBuffer(ctx.cmd, 0);
   for (auto pool : ctx.pools) vkResetDescriptorPool(ctx.device, pool, 0);

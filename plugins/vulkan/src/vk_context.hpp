@@ -65,6 +65,8 @@ constexpr uint32_t k_bindings = 6;        // every pipeline shares one 6-binding
 constexpr uint32_t k_push_bytes = 128;    // the guaranteed minimum maxPushConstantsSize
 constexpr uint32_t k_sets_per_pool = 512;
 
+struct Profiler;  // vk_profile.cpp
+
 struct Context {
   // options (strings copied)
   int device_index = -1;
@@ -116,6 +118,9 @@ struct Context {
   std::unordered_map<std::string, Fp16Copy> fp16_weights;
   uint64_t fp16_weight_bytes = 0;
 
+  Profiler* profiler = nullptr;  // UCE_VULKAN_PROFILE only (vk_profile.cpp)
+  bool pipeline_stats = false;   // VK_KHR_pipeline_executable_properties enabled (profiling only)
+
   void log(int level, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 };
 
@@ -130,14 +135,25 @@ int32_t context_probe(char* why, size_t why_len);
 // Ensures the batch command buffer is recording.
 uce_status begin_batch(Context& ctx, uce_error* err);
 // Records one dispatch: a barrier against the previous dispatch of the batch, the pipeline, one
-// descriptor set of k_bindings storage buffers, push constants.
+// descriptor set of k_bindings storage buffers, push constants. label names it in the profile.
 uce_status record_dispatch(Context& ctx, VkPipeline pipeline, const VkDescriptorBufferInfo* infos,
                            const void* push, uint32_t push_bytes, uint32_t gx, uint32_t gy,
-                           uint32_t gz, uce_error* err);
+                           uint32_t gz, const char* label, uce_error* err);
 // Ends, submits and waits for the current batch (no-op when nothing is recorded).
 uce_status flush(Context& ctx, uce_error* err);
 // Reports a validation error seen in debug mode as UCE_ERR_INTERNAL.
 uce_status check_validation(Context& ctx, uce_error* err);
+
+// ---- GPU timestamp profiler (vk_profile.cpp), all no-ops unless UCE_VULKAN_PROFILE is set -------
+bool profile_requested();             // UCE_VULKAN_PROFILE is set and not "0"
+void profile_init(Context& ctx);      // after the device exists: reads the variable, makes the pool
+// Prints the driver's statistics of a new pipeline (ctx.pipeline_stats only).
+void profile_pipeline_stats(Context& ctx, VkPipeline pipeline, const std::string& name);
+void profile_begin(Context& ctx);     // batch start (command buffer just begun)
+void profile_command(Context& ctx, const char* label, uint64_t groups);  // after each command
+void profile_submitted(Context& ctx);  // batch submitted
+void profile_finished(Context& ctx);   // batch's fence signalled: read and accumulate timestamps
+void profile_shutdown(Context& ctx);   // prints the per-label table to stderr, frees the pool
 
 // ---- memory (vk_memory.cpp) --------------------------------------------------------------------
 uce_status memory_init(Context& ctx, uce_error* err);

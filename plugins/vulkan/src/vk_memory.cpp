@@ -97,6 +97,7 @@ uce_status staged_copy(Context& ctx, Buffer& b, size_t offset, size_t bytes, boo
   region.size = bytes;
   if (to_device) vkCmdCopyBuffer(ctx.cmd, ctx.staging.buffer, b.buffer, 1, &region);
   else vkCmdCopyBuffer(ctx.cmd, b.buffer, ctx.staging.buffer, 1, &region);
+  profile_command(ctx, to_device ? "transfer host->device" : "transfer device->host", 0);
   return flush(ctx, err);
 }
 

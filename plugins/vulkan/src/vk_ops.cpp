@@ -270,10 +270,13 @@ uce_status dispatch_y(Context& ctx, const std::string& shader, const Binder& b, 
   uce_status st = get_pipeline(ctx, shader, &pipeline, err);
   if (st != UCE_OK) return st;
   const uint64_t max_y = ctx.caps.max_groups[1];
+  // Profile label: the variant and its grid (empty, never built, when profiling is off).
+  std::string label;
+  if (ctx.profiler) label = shader + " [" + std::to_string(gx) + "x" + std::to_string(groups_y) + "]";
   for (uint64_t g0 = 0; g0 < groups_y; g0 += max_y) {
     const uint32_t gy = static_cast<uint32_t>(std::min<uint64_t>(groups_y - g0, max_y));
     push.words[0] = static_cast<uint32_t>(g0 * rows_per_group);
-    st = record_dispatch(ctx, pipeline, b.infos, push.words, push.n * 4, gx, gy, 1, err);
+    st = record_dispatch(ctx, pipeline, b.infos, push.words, push.n * 4, gx, gy, 1, label.c_str(), err);
     if (st != UCE_OK) return st;
   }
   return UCE_OK;

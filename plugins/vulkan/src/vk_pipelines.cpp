@@ -143,6 +143,7 @@ uce_status get_pipeline(Context& ctx, const std::string& name, VkPipeline* out, 
   cci.stage.module = module;
   cci.stage.pName = "main";
   cci.layout = ctx.pipeline_layout;
+  if (ctx.pipeline_stats) cci.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR;
   VkPipeline pipeline;
   r = vkCreateComputePipelines(ctx.device, ctx.pipeline_cache, 1, &cci, nullptr, &pipeline);
   vkDestroyShaderModule(ctx.device, module, nullptr);
@@ -150,6 +151,7 @@ uce_status get_pipeline(Context& ctx, const std::string& name, VkPipeline* out, 
   ctx.pipelines.emplace(name, pipeline);
   ctx.pipeline_cache_dirty = true;
   ctx.log(UCE_LOG_DEBUG, "vulkan: created pipeline %s", name.c_str());
+  if (ctx.pipeline_stats) profile_pipeline_stats(ctx, pipeline, name);
   *out = pipeline;
   return check_validation(ctx, err);
 }
