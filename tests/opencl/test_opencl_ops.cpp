@@ -2,6 +2,7 @@
 // loops written from ops.hpp (not from the kernels), on odd shapes, strided views and canaries.
 // The shared harness tests/ops compares against the reference backend as well; these tests add
 // the paths the harness cannot force (each GEMM implementation, dtype variants).
+#include <limits>
 #include <set>
 
 #include "clblast_tuning.hpp"
@@ -169,6 +170,36 @@ TEST_F(OpenCLOps, LinearEveryImplementation) {
   }
 }
 
+// CLBlast into the 128-row-padded scratch (x read past its n rows, here NaN rows of the same
+// buffer, which must not reach y) and the plain call: same result, canaries around y intact.
+TEST_F(OpenCLOps, LinearClblastPaddedScratch) {
+  if (!dev->be->clblast_available()) GTEST_SKIP() << "CLBlast unavailable";
+  const int n = 520, n_buf = 640, m = 70, k = 33;
+  auto x = random_floats(size_t(n_buf) * k, 71, -1, 1);
+  for (size_t i = size_t(n) * k; i < x.size(); ++i) x[i] = std::numeric_limits<float>::quiet_NaN();
+  const auto w = random_floats(size_t(m) * k, 72, -1, 1), b = random_floats(m, 73, -1, 1);
+  auto xt = dev->make_f32(n_buf, k, x), wt = dev->make_f32(m, k, w), bt = dev->make_f32(1, m, b, 1);
+  xt.t.ne[0] = n;  // the op sees n rows; the buffer holds n_buf
+  std::vector<double> want(size_t(n) * m);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < m; ++j) {
+      double acc = b[j];
+      for (int kk = 0; kk < k; ++kk) acc += double(x[size_t(i) * k + kk]) * w[size_t(j) * k + kk];
+      want[size_t(i) * m + j] = act_ref(acc, UCE_ACT_GELU);
+    }
+  dev->be->force_gemm(GemmKernel::kClblast);
+  for (bool pad : {true, false}) {
+    dev->be->set_clblast_pad(pad);
+    auto out = dev->out(UCE_F32, n, m);
+    auto st = dev->run(UCE_OP_LINEAR, {&xt.t, &wt.t, &bt.t}, &out.t, UCE_ACT_GELU);
+    ASSERT_TRUE(st.ok()) << st.message;
+    EXPECT_EQ(dev->be->last_clblast_scratch(), pad);
+    expect_close(dev->read_f32(out), want, 1e-4, 1e-5, std::string("clblast pad ") + (pad ? "on" : "off"));
+  }
+  dev->be->set_clblast_pad(true);
+  dev->be->clear_forced_gemm();
+}
+
 // Every CLBlast Xgemm parameter set the GPU calibration may pick: valid for CLBlast's kernel-0
 // constraints at a 256-thread / 48 KiB device, and exact on a shape that is not a multiple of any
 // tile size (padding paths), with bias + activation.
@@ -300,10 +331,15 @@ TEST_F(OpenCLOps, AttentionPackedSegmentsBiasMaskQueryRows) {
     auto bt = dev->make_f32(1, N, bias, 1);
     auto mt = dev->make(UCE_U8, 1, N, mask.data(), 1);
     auto rt = dev->make_i32(some);
-    // Both kernels: attention_tiled.cl (head dim 64) and attention.cl (forced, or other dims).
-    for (int variant = 0; variant < 6; ++variant) {
-      const bool simple = variant >= 3;
-      dev->be->force_simple_attention(simple);
+    // All kernels: attention_tiled2.cl (default for head dim 64), attention_tiled.cl (forced)
+    // and attention.cl (forced, or other dims).
+    using uce::ocl::AttentionKernel;
+    const AttentionKernel kernels[3] = {AttentionKernel::kAuto, AttentionKernel::kTiled,
+                                        AttentionKernel::kSimple};
+    for (int variant = 0; variant < 9; ++variant) {
+      const AttentionKernel forced = kernels[variant / 3];
+      const bool simple = forced == AttentionKernel::kSimple;
+      dev->be->force_attention(forced);
       const bool use_bias = variant % 3 >= 1, use_mask = variant % 3 == 2, use_rows = variant % 3 == 2;
       const auto& rows = use_rows ? some : all;
       const auto want = attention_ref(qkv, N, d, cs.heads, cs.seg, use_bias ? &bias : nullptr,
@@ -315,6 +351,10 @@ TEST_F(OpenCLOps, AttentionPackedSegmentsBiasMaskQueryRows) {
                          &out.t, UCE_ACT_NONE, float(scale), 0, cs.heads);
       ASSERT_TRUE(st.ok()) << st.message;
       EXPECT_EQ(dev->be->last_attention_tiled(), cs.hd == 64 && !simple);
+      if (cs.hd == 64) {
+        EXPECT_EQ(dev->be->last_attention(),
+                  forced == AttentionKernel::kAuto ? AttentionKernel::kTiled2 : forced);
+      }
       expect_close(dev->read_f32(out), want, 1e-4, 1e-5,
                    "attention heads" + std::to_string(cs.heads) + " hd" + std::to_string(cs.hd) +
                        " N" + std::to_string(N) + " variant" + std::to_string(variant));

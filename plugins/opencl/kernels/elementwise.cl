@@ -80,6 +80,17 @@ __kernel void bias_act(__global float* dst, uint d_off, uint d_stride, __global 
   dst[i] = apply_act(v, act);
 }
 
+// The LINEAR epilogue after CLBlast computed into a padded scratch: dst = act(src + bias).
+__kernel void bias_act_copy(__global const float* src, uint s_off, uint s_stride,
+                            __global float* dst, uint d_off, uint d_stride, __global const float* b,
+                            uint b_off, int has_bias, uint cols, int act) {
+  const uint c = get_global_id(0), r = get_global_id(1);
+  if (c >= cols) return;
+  float v = src[AT(s_off, s_stride, r, c)];
+  if (has_bias) v += b[b_off + c];
+  dst[AT(d_off, d_stride, r, c)] = apply_act(v, act);
+}
+
 // SEGMENT_MEAN: dst[s,:] = mean of rows [seg[s], seg[s+1]); an empty segment gives zeros.
 // One work-item per (column, segment) walks the segment's rows: columns are coalesced.
 __kernel void segment_mean(__global const float* x, uint x_off, uint x_stride,

@@ -27,6 +27,7 @@ const char* program_source(const std::string& program) {
   if (program == "gemm") return kernels::gemm_cl;
   if (program == "attention") return kernels::attention_cl;
   if (program == "attention_tiled") return kernels::attention_tiled_cl;
+  if (program == "attention_tiled2") return kernels::attention_tiled2_cl;
   return nullptr;
 }
 
@@ -89,8 +90,12 @@ ClStatus Backend::open(const uce_backend_options& options, std::unique_ptr<Backe
   if (!dir.empty()) b->gemm_file_ = dir + "/opencl-gemm-" + hash_hex(b->device_key_) + ".txt";
   const char* tune = std::getenv("UCE_OPENCL_CLBLAST_TUNE");
   b->clblast_tune_ = tune && *tune ? std::string(tune) != "0" : b->is_gpu_;
+  const char* pad = std::getenv("UCE_OPENCL_CLBLAST_PAD");
+  b->clblast_pad_ = !(pad && std::string(pad) == "0");
   const char* attn = std::getenv("UCE_OPENCL_ATTENTION");
-  b->attention_simple_ = attn && std::string(attn) == "simple";
+  // simple = attention.cl, tiled = attention_tiled.cl, else the default (attention_tiled2.cl).
+  if (attn && std::string(attn) == "simple") b->attention_forced_ = AttentionKernel::kSimple;
+  if (attn && std::string(attn) == "tiled") b->attention_forced_ = AttentionKernel::kTiled;
   b->load_gemm_choices();
   b->log(UCE_LOG_INFO, "opencl: opened " + b->describe());
   *out = std::move(b);
@@ -102,6 +107,7 @@ Backend::~Backend() {
   for (auto& [key, k] : kernels_) clReleaseKernel(k);
   for (auto& [key, p] : programs_) clReleaseProgram(p);
   if (clblast_temp_) clReleaseMemObject(clblast_temp_);
+  if (clblast_c_) clReleaseMemObject(clblast_c_);
   for (uce_buffer* b : buffers_) {  // buffers the caller never freed
     clReleaseMemObject(b->mem);
     delete b;

@@ -48,6 +48,9 @@ struct View {
   int dtype = 0;
 };
 
+// The fused ATTENTION kernels (head dim 64 can use either tiled one; other dims run kSimple).
+enum class AttentionKernel { kAuto = -1, kSimple = 0, kTiled = 1, kTiled2 = 2 };
+
 // Device limits that op validation needs.
 struct DeviceCaps {
   size_t max_work_group = 0;
@@ -87,12 +90,22 @@ class Backend {
   // default; UCE_OPENCL_CLBLAST_TUNE=0 turns it off, =1 on for every device.
   bool clblast_tuning() const { return clblast_tune_; }
   bool clblast_available() const { return clblast_ok_; }
+  // CLBlast computes C into a 128-row-padded scratch (no CLBlast temporary for C) and the
+  // epilogue copies it to y: on unless UCE_OPENCL_CLBLAST_PAD=0 or set here (tests).
+  void set_clblast_pad(bool on) { clblast_pad_ = on; }
+  bool last_clblast_scratch() const { return last_clblast_scratch_; }
   bool is_gpu() const { return is_gpu_; }
-  // ATTENTION kernel: the register-tiled one (attention_tiled.cl) where it applies (head dim 64,
-  // 128 work-items, 44 KiB local memory), else attention.cl. UCE_OPENCL_ATTENTION=simple or this
-  // switch forces attention.cl (tests, before/after measurements).
-  void force_simple_attention(bool on) { attention_simple_ = on; }
-  bool last_attention_tiled() const { return last_attention_tiled_; }
+  // ATTENTION kernel: attention_tiled2.cl where it applies (head dim 64, 128 work-items,
+  // 36 KiB local memory), else attention.cl. UCE_OPENCL_ATTENTION=simple|tiled or these
+  // switches force attention.cl / attention_tiled.cl (tests, before/after measurements);
+  // a tiled kernel forced where it does not apply falls back to attention.cl.
+  void force_simple_attention(bool on) {
+    attention_forced_ = on ? AttentionKernel::kSimple : AttentionKernel::kAuto;
+  }
+  void force_attention(AttentionKernel k) { attention_forced_ = k; }
+  // Whether the last ATTENTION ran a tiled kernel (either), and which kernel it ran.
+  bool last_attention_tiled() const { return last_attention_ != AttentionKernel::kSimple; }
+  AttentionKernel last_attention() const { return last_attention_; }
 
  private:
   Backend() = default;
@@ -131,6 +144,7 @@ class Backend {
   void load_gemm_choices();
   void save_gemm_choice(const std::string& key, const GemmChoice& c, const std::string& timings);
   ClStatus ensure_clblast_temp(size_t bytes);
+  ClStatus ensure_clblast_c(size_t bytes);
 
   uce_backend_options options_{};
   std::string device_name_, platform_name_, driver_version_, device_version_;
@@ -156,8 +170,12 @@ class Backend {
   std::string gemm_file_;                          // persisted choices ("" = none)
   cl_mem clblast_temp_ = nullptr;
   size_t clblast_temp_bytes_ = 0;
-  bool attention_simple_ = false;
-  bool last_attention_tiled_ = false;
+  cl_mem clblast_c_ = nullptr;  // C of CLBlast calls padded to 128 rows (see linear_with)
+  size_t clblast_c_bytes_ = 0;
+  bool clblast_pad_ = true;     // UCE_OPENCL_CLBLAST_PAD=0: CLBlast writes y (old path)
+  bool last_clblast_scratch_ = false;
+  AttentionKernel attention_forced_ = AttentionKernel::kAuto;
+  AttentionKernel last_attention_ = AttentionKernel::kSimple;
   int row_wg_ = 128;                               // work-group of the row-norm kernels
 };
 

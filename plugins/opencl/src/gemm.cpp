@@ -78,6 +78,19 @@ ClStatus Backend::ensure_clblast_temp(size_t bytes) {
   return ClStatus::success();
 }
 
+ClStatus Backend::ensure_clblast_c(size_t bytes) {
+  if (bytes <= clblast_c_bytes_) return ClStatus::success();
+  // Grows only, like the CLBlast temporary.
+  if (clblast_c_) clReleaseMemObject(clblast_c_);
+  clblast_c_ = nullptr;
+  clblast_c_bytes_ = 0;
+  cl_int err = CL_SUCCESS;
+  clblast_c_ = clCreateBuffer(context_, CL_MEM_READ_WRITE, bytes, nullptr, &err);
+  if (err != CL_SUCCESS) return cl_fail("clCreateBuffer (CLBlast C scratch)", err);
+  clblast_c_bytes_ = bytes;
+  return ClStatus::success();
+}
+
 ClStatus Backend::linear_with(const GemmChoice& choice, const View& x, const View& w,
                               const View* b, const View& y, int act) {
   const GemmKernel which = choice.kernel;
@@ -94,24 +107,58 @@ ClStatus Backend::linear_with(const GemmChoice& choice, const View& x, const Vie
     // kernel wants C un-rotated in column-major, so unlike the row-major call y needs no
     // transposed temporary (only padding when n is not a tile multiple); x and W are transposed
     // into its temporary buffer either way.
+    //
+    // C without CLBlast's temporary: CLBlast writes C straight into the destination only when
+    // its rows n are a multiple of the tile (NWG <= 128 here), its offset is 0 and ld = m;
+    // otherwise it computes into its temporary and copies C out (two more passes over C; on an
+    // H100 avoiding them gave 0-5% per UCE LINEAR, +0.7-1.3% per forward pass). So CLBlast computes n_pad = ceil(n, 128) rows into our own scratch
+    // (offset 0, ld m) and the epilogue moves the first n rows to y with bias + activation (the
+    // same two passes the in-place epilogue made). The x^T operand is read for n_pad rows: the
+    // rows past n are whatever follows x in its buffer (only when the buffer is that long) and
+    // only feed scratch rows that are never read (row j of C depends on row j of x alone).
+    const size_t n_pad = (size_t(n) + 127) / 128 * 128;
+    // Small n (decoder, CLS rows) keep the plain call: C is small and 128 rows would be waste.
+    bool scratch = clblast_pad_ && n >= 512 && !(n_pad == n && y.off == 0 && y.stride == m);
+    if (scratch) {
+      size_t x_bytes = 0;
+      cl_int err = clGetMemObjectInfo(x.mem, CL_MEM_SIZE, sizeof(x_bytes), &x_bytes, nullptr);
+      const size_t x_need = (size_t(x.off) + (n_pad - 1) * size_t(x.stride) + k) * sizeof(float);
+      scratch = err == CL_SUCCESS && x_need <= x_bytes;
+    }
+    const size_t n_gemm = scratch ? n_pad : n;
+    cl_mem c_mem = y.mem;
+    size_t c_off = y.off, c_ld = y.stride;
+    if (scratch) {
+      UCE_CL_TRY(ensure_clblast_c(n_pad * m * sizeof(float)));
+      c_mem = clblast_c_;
+      c_off = 0;
+      c_ld = m;
+    }
     size_t temp = 0;
     auto st = clblast::GemmTempBufferSize<float>(Layout::kColMajor, Transpose::kYes, Transpose::kNo,
-                                                 m, n, k, w.off, w.stride, x.off, x.stride, y.off,
-                                                 y.stride, &queue_, temp);
+                                                 m, n_gemm, k, w.off, w.stride, x.off, x.stride,
+                                                 c_off, c_ld, &queue_, temp);
     if (st != clblast::StatusCode::kSuccess)
       return ClStatus::fail(UCE_ERR_DEVICE, "opencl: CLBlast GemmTempBufferSize failed with status " +
                                                 std::to_string(static_cast<int>(st)));
     if (temp > 0) UCE_CL_TRY(ensure_clblast_temp(temp));
-    st = clblast::Gemm<float>(Layout::kColMajor, Transpose::kYes, Transpose::kNo, m, n, k, 1.0f,
-                              w.mem, w.off, w.stride, x.mem, x.off, x.stride, 0.0f, y.mem, y.off,
-                              y.stride, &queue_, nullptr, temp > 0 ? clblast_temp_ : nullptr);
+    st = clblast::Gemm<float>(Layout::kColMajor, Transpose::kYes, Transpose::kNo, m, n_gemm, k, 1.0f,
+                              w.mem, w.off, w.stride, x.mem, x.off, x.stride, 0.0f, c_mem, c_off,
+                              c_ld, &queue_, nullptr, temp > 0 ? clblast_temp_ : nullptr);
     if (st != clblast::StatusCode::kSuccess)
       return ClStatus::fail(UCE_ERR_DEVICE, "opencl: CLBlast SGEMM (" + std::to_string(n) + "x" +
                                                 std::to_string(m) + "x" + std::to_string(k) +
                                                 ") failed with status " +
                                                 std::to_string(static_cast<int>(st)));
-    if (!b && act == UCE_ACT_NONE) return ClStatus::success();
+    last_clblast_scratch_ = scratch;
     cl_kernel e = nullptr;
+    if (scratch) {
+      UCE_CL_TRY(kernel("elementwise", "", "bias_act_copy", &e));
+      UCE_CL_TRY(set_args(e, "bias_act_copy", clblast_c_, cl_uint{0}, cl_uint{m}, y.mem, y.off,
+                          y.stride, bias.mem, bias.off, cl_int{b != nullptr}, y.cols, cl_int{act}));
+      return enqueue_rows(e, y.cols, y.rows, 64, "bias_act_copy");
+    }
+    if (!b && act == UCE_ACT_NONE) return ClStatus::success();
     UCE_CL_TRY(kernel("elementwise", "", "bias_act", &e));
     UCE_CL_TRY(set_args(e, "bias_act", y.mem, y.off, y.stride, bias.mem, bias.off,
                         cl_int{b != nullptr}, y.cols, cl_int{act}));

@@ -133,14 +133,22 @@ ClStatus Backend::run_attention(const uce_op& op) {
   if (n_q == 0 || dm == 0) return ClStatus::success();
   const int hd = int(dm / heads);
   const AttentionTiles tiles = attention_tiles(hd, caps_.max_work_group);
-  // attention_tiled.cl: head dim 64 only, 128 work-items, ~43 KiB of local memory.
-  constexpr size_t kTiledLocal = 44 * 1024;
-  const bool tiled = !attention_simple_ && hd == 64 && caps_.max_work_group >= 128 &&
-                     caps_.local_mem >= kTiledLocal;
-  last_attention_tiled_ = tiled;
+  // The tiled kernels: head dim 64 only, 128 work-items; attention_tiled.cl needs ~44 KiB of
+  // local memory, attention_tiled2.cl ~36 KiB.
+  constexpr size_t kTiledLocal = 44 * 1024, kTiled2Local = 36 * 1024;
+  const bool hd64 = hd == 64 && caps_.max_work_group >= 128;
+  AttentionKernel which = AttentionKernel::kSimple;
+  if (attention_forced_ == AttentionKernel::kTiled) {
+    if (hd64 && caps_.local_mem >= kTiledLocal) which = AttentionKernel::kTiled;
+  } else if (attention_forced_ != AttentionKernel::kSimple) {
+    if (hd64 && caps_.local_mem >= kTiled2Local) which = AttentionKernel::kTiled2;
+  }
+  last_attention_ = which;
+  const bool tiled = which != AttentionKernel::kSimple;
+  const char* tiled_name = which == AttentionKernel::kTiled2 ? "attention_tiled2" : "attention_tiled";
   cl_kernel k = nullptr;
   if (tiled) {
-    UCE_CL_TRY(kernel("attention_tiled", "", "attention_tiled", &k));
+    UCE_CL_TRY(kernel(tiled_name, "", tiled_name, &k));
   } else {
     const std::string defines = "-DHD=" + std::to_string(hd) + " -DQB=" + std::to_string(tiles.qb) +
                                 " -DKB=" + std::to_string(tiles.kb);
@@ -160,13 +168,13 @@ ClStatus Backend::run_attention(const uce_op& op) {
     // 64 queries per work-group of 128; one when a few query rows come from many sequences
     // (CLS-only last layer), so that no group streams the keys of several sequences.
     const cl_uint qpg = (qrt != nullptr && n_q <= 256) ? 1 : 64;
-    UCE_CL_TRY(set_args(k, "attention_tiled", qkv.mem, qkv.off, qkv.stride, seg.mem, seg.off, n_seg,
+    UCE_CL_TRY(set_args(k, tiled_name, qkv.mem, qkv.off, qkv.stride, seg.mem, seg.off, n_seg,
                         kb.mem, kb.off, cl_int{kbt != nullptr}, km.mem, km.off,
                         cl_int{kmt != nullptr}, qr.mem, qr.off, cl_int{qrt != nullptr}, d.mem,
                         d.off, d.stride, n_q, dm, cl_float{op.scale}, qpg));
     const size_t global[2] = {(n_q + qpg - 1) / qpg * 128, heads};
     const size_t local[2] = {128, 1};
-    return enqueue(k, 2, global, local, "attention_tiled");
+    return enqueue(k, 2, global, local, tiled_name);
   }
   UCE_CL_TRY(set_args(k, "attention", qkv.mem, qkv.off, qkv.stride, seg.mem, seg.off, n_seg, kb.mem,
                       kb.off, cl_int{kbt != nullptr}, km.mem, km.off, cl_int{kmt != nullptr}, qr.mem,
