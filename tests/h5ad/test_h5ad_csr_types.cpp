@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "stage_loader.hpp"
@@ -157,6 +158,10 @@ std::vector<TypeCase> cases() {
       {"u16_i8_chunk4", H5T_STD_U16LE, H5T_STD_I8LE, Layout::Chunk4},
       {"u32_u8_chunk1024", H5T_STD_U32LE, H5T_STD_U8LE, Layout::Chunk1024},
       {"u64_i64be_deflate", H5T_STD_U64LE, H5T_STD_I64BE, Layout::Chunk4Deflate},
+      // Contiguous storage in a non-native byte order (HDF5 swaps while reading the stored type).
+      {"f32be_i32be_contig", H5T_IEEE_F32BE, H5T_STD_I32BE, Layout::Contiguous},
+      {"f64_i64be_contig", H5T_IEEE_F64LE, H5T_STD_I64BE, Layout::Contiguous},
+      {"u16be_i32_contig", H5T_STD_U16BE, H5T_STD_I32LE, Layout::Contiguous},
   };
 }
 
@@ -174,7 +179,7 @@ TEST_P(CsrStoredTypes, ReadsTheWrittenMatrixInSmallRanges) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Layouts, CsrStoredTypes, ::testing::Range(0, 15),
+INSTANTIATE_TEST_SUITE_P(Layouts, CsrStoredTypes, ::testing::Range(0, 18),
                          [](const ::testing::TestParamInfo<int>& p) { return std::string(cases()[static_cast<size_t>(p.param)].tag); });
 
 // An index outside [0, n_var) is reported with its position and its true value, whatever the
@@ -197,13 +202,66 @@ TEST(CsrStoredTypes, IndexOutsideTheGenesIsReportedWithPositionAndValue) {
     Triplets t = make_matrix();
     const size_t at = t.indices.size() - 3;  // in the last rows: later pieces with max_chunk 64
     t.indices[at] = b.value;
-    const std::string path = write_file(b.tag, t, H5T_IEEE_F32LE, b.type, Layout::Chunk4);
-    for (int64_t max_chunk : {int64_t{64}, int64_t{0}}) {
-      std::string error;
-      read_all(path, max_chunk, &error);
-      const std::string want = "X/indices[" + std::to_string(at) + "] = " + b.shown + " outside [0, 9)";
-      EXPECT_NE(error.find(want), std::string::npos) << b.tag << ": got \"" << error << "\", want \"" << want << "\"";
+    // Chunked (pieces aligned to chunks) and contiguous storage.
+    for (Layout layout : {Layout::Chunk4, Layout::Contiguous}) {
+      const std::string tag = std::string(b.tag) + (layout == Layout::Contiguous ? "_contig" : "_chunk4");
+      const std::string path = write_file(tag, t, H5T_IEEE_F32LE, b.type, layout);
+      for (int64_t max_chunk : {int64_t{64}, int64_t{0}}) {
+        std::string error;
+        read_all(path, max_chunk, &error);
+        const std::string want = "X/indices[" + std::to_string(at) + "] = " + b.shown + " outside [0, 9)";
+        EXPECT_NE(error.find(want), std::string::npos) << tag << ": got \"" << error << "\", want \"" << want << "\"";
+      }
     }
+  }
+}
+
+// X/data chunked by 4 with chunk 2 (elements 8..11) never written, so it has no storage: HDF5
+// returns the fill value 0 there. Any reader shortcut that reads chunk bytes itself (raw chunk
+// reads, pread at chunk addresses: tried in results-datapath-3.md) must still read it as zeros,
+// inside ranges of every size and piece size.
+TEST(CsrUnallocatedChunk, ChunkWithoutStorageReadsAsFillValue) {
+  Triplets t = make_matrix();
+  const std::string path = write_file("unwritten_chunk", t, H5T_IEEE_F32LE, H5T_STD_I32LE, Layout::Chunk4);
+  {
+    hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    hid_t x = H5Gopen2(f, "X", H5P_DEFAULT);
+    H5Ldelete(x, "data", H5P_DEFAULT);
+    const hsize_t n = t.values.size(), unlimited = H5S_UNLIMITED, chunk = 4;
+    hid_t space = H5Screate_simple(1, &n, &unlimited);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 1, &chunk);
+    hid_t d = H5Dcreate2(x, "data", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(d, 0);
+    for (const auto& [b, e] : {std::pair<hsize_t, hsize_t>{0, 8}, {12, n}}) {  // skip chunk 2
+      const hsize_t count = e - b;
+      hid_t fs = H5Dget_space(d);
+      H5Sselect_hyperslab(fs, H5S_SELECT_SET, &b, nullptr, &count, nullptr);
+      hid_t ms = H5Screate_simple(1, &count, nullptr);
+      ASSERT_GE(H5Dwrite(d, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, t.values.data() + b), 0);
+      H5Sclose(ms);
+      H5Sclose(fs);
+    }
+    haddr_t addr = 0;
+    const hsize_t gap = 8;
+    unsigned mask = 0;
+    hsize_t bytes = 0;
+    H5Dget_chunk_info_by_coord(d, &gap, &mask, &addr, &bytes);
+    EXPECT_EQ(addr, HADDR_UNDEF) << "the test needs chunk 2 without storage";
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    H5Gclose(x);
+    H5Fclose(f);
+  }
+  for (size_t k = 8; k < 12; ++k) t.values[k] = 0.0;
+  const std::vector<double> expected = t.dense();
+  for (int64_t max_chunk : {int64_t{16}, int64_t{64}, int64_t{0}}) {
+    SCOPED_TRACE("max_chunk_bytes=" + std::to_string(max_chunk));
+    std::string error;
+    EXPECT_EQ(read_all(path, max_chunk, &error), expected);
+    EXPECT_EQ(error, "");
   }
 }
 

@@ -587,7 +587,12 @@ std::string run_linear_then_add(bool profile, std::vector<float>* y_out, std::ve
   if (profile) setenv("UCE_VULKAN_PROFILE", "1", 1);
   testing::internal::CaptureStderr();
   {
-    Backend b;
+    // The f32 path on every device, so the expected shader variant and the f32 tolerance hold on
+    // GPUs with cooperative matrices too (this test is about the profiler, not the fp16 path).
+    uce_backend_options o = default_options();
+    o.allow_fp16 = 0;
+    o.allow_coopmat = 0;
+    Backend b(o);
     EXPECT_NE(b.be, nullptr) << b.err.message;
     if (b.be) {
       const int n = 5, k = 7, m = 9;
