@@ -15,7 +15,7 @@ namespace brain_test {
 inline const std::string kDir = UCE_BRAIN_DIR;
 inline std::string model_dir(const std::string& name) { return kDir + "/" + name; }
 
-// Opened once per process: the built-in reference + every plugin found (tests/support).
+// Opened once per process: the built-in reference + every plugin found (tests/common).
 using uce::test::backends;
 using uce::test::tolerance;  // normalised error: 1e-10 reference, 1e-6 others
 

@@ -56,7 +56,6 @@ const char* clblast_set_label(int set) {
   return set >= 0 && set < clblast_set_count() ? sets()[set].label : "?";
 }
 
-const XgemmValues& clblast_set_values(int set) { return sets()[set].v; }
 
 bool clblast_set_fits(int set, size_t max_work_group, size_t local_mem_bytes) {
   if (set <= 0 || set >= clblast_set_count()) return set == 0;

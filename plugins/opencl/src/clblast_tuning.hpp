@@ -29,8 +29,6 @@ struct XgemmSet {
 int clblast_set_count();
 // Label of set i ("database" for 0).
 const char* clblast_set_label(int set);
-// Values of set i (i >= 1; set 0 has no fixed values).
-const XgemmValues& clblast_set_values(int set);
 // Whether set i (i >= 1) satisfies CLBlast's kernel-0 constraints for a device with this
 // work-group and local-memory limit.
 bool clblast_set_fits(int set, size_t max_work_group, size_t local_mem_bytes);

@@ -1,6 +1,6 @@
 // test_backends.hpp — the backends the model tests run on: the built-in reference plus every
 // backend plugin found in UCE_PLUGIN_DIR, opened once per test process. Header-only, so a test
-// target only adds tests/support to its include directories and defines UCE_PLUGIN_DIR.
+// target only adds tests/common to its include directories and defines UCE_PLUGIN_DIR.
 #pragma once
 
 #include <gtest/gtest.h>
