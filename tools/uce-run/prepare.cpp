@@ -56,7 +56,7 @@ Status scan_counts(const RunConfig& c, PreparedRun& run, const LogLine& log) {
     const int64_t end = std::min(n_obs, begin + c.input.chunk_rows);
     auto chunk = run.reader->read(begin, end);
     if (!chunk) return chunk.status();
-    // add_rows checks indptr and the gene indices first, so the rows below are well formed.
+    // add_rows checks indptr and the gene indices, so the rows below are well formed.
     UCE_TRY(counter.add_rows(chunk->indptr, chunk->indices, chunk->values, static_cast<size_t>(chunk->n_rows)));
     for (int64_t r = 0; r < chunk->n_rows; ++r) {
       const int64_t first = chunk->indptr[r];
@@ -72,7 +72,8 @@ Status scan_counts(const RunConfig& c, PreparedRun& run, const LogLine& log) {
                             " non-integer, " + std::to_string(negative) + " negative, " + std::to_string(not_finite) +
                             " NaN/infinite values); UCE needs raw counts — pass counts = \"raw/X\" or a counts layer";
     if (c.filter.counts_policy == "refuse") return Status::error(msg + " ([filter] counts_policy = \"refuse\")");
-    log(UCE_LOG_WARN, "WARNING: " + msg + "; non-integers are truncated like the official tool, negative/NaN cells skipped");
+    log(UCE_LOG_WARN, "WARNING: " + msg + "; non-integers are truncated like the official tool, cells with negative (also -inf) or NaN counts "
+                               "are skipped, +inf becomes the largest integer count");
   }
   run.filter = counter.finish();
   if (!c.filter.enabled) {  // counts still useful for the log; nothing is dropped
