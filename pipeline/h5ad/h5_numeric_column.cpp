@@ -193,14 +193,6 @@ Status NumericColumn::read_indices(int64_t begin, int64_t count, int32_t* out, i
     return Status::error(what_ + "[" + std::to_string(pos) + "] = " + value + " outside [0, " +
                          std::to_string(limit) + ") (" + limit_name + ")");
   };
-  if (stored_ == Stored::I32) {  // the usual case: straight into the output, then one check
-    Status st = read_raw(begin, count, H5T_NATIVE_INT32, out);
-    if (!st) return st;
-    const auto n = static_cast<std::size_t>(count);
-    const std::size_t k = first_outside(out, n, limit);
-    if (k < n) return outside(begin + static_cast<int64_t>(k), std::to_string(out[k]));
-    return Status::ok();
-  }
   auto to_int32 = [&](hid_t memtype, auto tag) {
     using Src = decltype(tag);
     return read_pieces<Src>(begin, count, memtype, [&](const Src* src, std::size_t n, int64_t at) {
@@ -221,8 +213,9 @@ Status NumericColumn::read_indices(int64_t begin, int64_t count, int32_t* out, i
     case Stored::U64: return to_int32(H5T_NATIVE_UINT64, uint64_t{});
     default: break;
   }
-  // Anything else (not an integer type HDF5 lists above): HDF5's conversion to int32, as before
-  // (out-of-range values saturate and are caught by the check).
+  // int32 (the usual case: no conversion, straight into the output) and anything else that is not
+  // an integer type listed above (HDF5 converts to int32; out-of-range values saturate and are
+  // caught by the check).
   Status st = read_raw(begin, count, H5T_NATIVE_INT32, out);
   if (!st) return st;
   const auto n = static_cast<std::size_t>(count);
