@@ -19,6 +19,7 @@
 
 #include "bench_options.hpp"
 #include "bench_stats.hpp"
+#include "embed_timing.hpp"
 #include "npy_sentence.hpp"
 #include "op_timing.hpp"
 #include "uce/backend.hpp"
@@ -153,25 +154,16 @@ int main(int argc, char** argv) {
   auto runner = uce::BrainRunner::create(*model, {backend.get()}, *sentence, ro, nullptr);
   if (!runner) return fail(runner.message());
   const double project_s = now_seconds() - t0;
-  const int64_t distinct = static_cast<int64_t>((*runner)->projected_table().size() / static_cast<size_t>(d.d_model));
-  const double project_flops = 2.0 * static_cast<double>(distinct) * static_cast<double>(d.token_dim * d.d_model);
-  std::printf("token projection (once per run): %lld distinct tokens in %.3f s = %.1f GFLOP/s\n",
-              static_cast<long long>(distinct), project_s, project_flops / project_s * 1e-9);
+  print_token_projection(**runner, d.token_dim, d.d_model, project_s);
 
   // Forward: `batch` copies of the sentence per call; per-cell time = call / batch.
   std::vector<const std::vector<int64_t>*> group(static_cast<size_t>(o.batch), &sentence.value());
   std::vector<float> emb;
-  Status failed;
   const int calls = (o.cells + o.batch - 1) / o.batch;
-  double cpu_timed = 0;  // process CPU seconds of the timed calls only
-  int call_index = 0;
-  auto times = time_runs(o.warmup, calls, [&] {
-    if (!failed) return;
-    const double c0 = process_cpu_seconds();
-    if (Status s = (*runner)->embed(group, emb); !s) failed = s;
-    if (call_index++ >= o.warmup) cpu_timed += process_cpu_seconds() - c0;
-  });
-  if (!failed) return fail("embed: " + failed.message());
+  EmbedTimes timed = time_embed_calls(**runner, group, emb, o.warmup, calls);
+  if (!timed.status) return fail("embed: " + timed.status.message());
+  std::vector<double>& times = timed.wall;
+  const double cpu_timed = timed.cpu;
   for (size_t c = 0; c < static_cast<size_t>(o.batch); ++c) {  // sanity: finite unit rows, all equal
     double norm2 = 0, diff = 0;
     for (int64_t k = 0; k < d.output_dim; ++k) {
