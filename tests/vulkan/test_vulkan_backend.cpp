@@ -361,7 +361,8 @@ LinearPath linear_path(Backend& b) {
   char line[1024] = "";
   iface()->describe(b.be, line, sizeof(line));
   const std::string s = line;
-  const size_t at = s.find("coopmat NV ");
+  size_t at = s.find("coopmat NV ");
+  if (at == std::string::npos) at = s.find("coopmat KHR ");
   if (at == std::string::npos) return LinearPath::F32;
   return s.find("_acc16", at) != std::string::npos ? LinearPath::Fp16InputsF16Acc : LinearPath::Fp16InputsF32Acc;
 }

@@ -1,5 +1,6 @@
 #version 450
-// ATTENTION on tensor cores (GL_NV_cooperative_matrix, 16x16x16, fp16 inputs, f32 accumulation):
+// ATTENTION on tensor cores (GL_NV_cooperative_matrix, 16x16x16 or 16x8x16, fp16 inputs, f32
+// accumulation):
 // packed variable-length multi-head self-attention, flash style, same semantics as attention.comp
 //   logit(i,j) = (q_i . k_j) * scale + key_bias[j];  j masked (key_mask[j] != 0) or in another
 //   sequence -> excluded; a query with no admissible key gets zeros.
@@ -10,6 +11,8 @@
 // tensor cores, output accumulators O in f32 registers rescaled per row (NV cooperative matrices
 // cannot scale rows, so P V lands in shared memory and each lane adds its half row).
 // Head dim <= HD (64); padded columns are zero. Grid: x = heads, y = ceil(Q / 64).
+// CM_N: the N of the matrix shape, 16 (default) or 8. With 8, Q/P (A, 16x16), K^T/V (B, 16x8) and
+// S/PV (f32 16x8) are three distinct types, which the KHR rewrite (cmake/coopmat_nv_to_khr.py) needs.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
@@ -17,7 +20,10 @@
 #extension GL_KHR_shader_subgroup_shuffle : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #extension GL_EXT_control_flow_attributes : require
-#define HD 64u
+#define HD 64u  // QK() below is written out for HD / 16 = 4 fragments
+#ifndef CM_N
+#define CM_N 16u
+#endif
 #define BKEY 64u
 #define NSG 4u
 #define BQ (16u * NSG)
@@ -109,8 +115,13 @@ void main() {
   }
   subgroupMemoryBarrierShared();
   subgroupBarrier();
-  fcoopmatNV<16, gl_ScopeSubgroup, 16u, 16u> qa[HD / 16u];
-  [[unroll]] for (uint kk = 0u; kk < HD / 16u; ++kk) coopMatLoadNV(qa[kk], Ps, pbase + kk * 16u, PP, false);
+  // Four named fragments (HD / 16), not an array: the H100's driver keeps arrays of cooperative
+  // matrices in local memory.
+  fcoopmatNV<16, gl_ScopeSubgroup, 16u, 16u> qa0, qa1, qa2, qa3;
+  coopMatLoadNV(qa0, Ps, pbase + 0u, PP, false);
+  coopMatLoadNV(qa1, Ps, pbase + 16u, PP, false);
+  coopMatLoadNV(qa2, Ps, pbase + 32u, PP, false);
+  coopMatLoadNV(qa3, Ps, pbase + 48u, PP, false);
 
   float o[HALF_D];
   [[unroll]] for (uint c = 0u; c < HALF_D; ++c) o[c] = 0.0;
@@ -156,14 +167,17 @@ void main() {
     barrier();
 
     // S = Q K^T (16 x BKEY) for this subgroup.
-    [[unroll]] for (uint n = 0u; n < BKEY / 16u; ++n) {
-      fcoopmatNV<32, gl_ScopeSubgroup, 16u, 16u> s = fcoopmatNV<32, gl_ScopeSubgroup, 16u, 16u>(0.0);
-      [[unroll]] for (uint kk = 0u; kk < HD / 16u; ++kk) {
-        fcoopmatNV<16, gl_ScopeSubgroup, 16u, 16u> kbm;
-        coopMatLoadNV(kbm, Ks, n * 16u * KPV + kk * 2u, KPV, true);  // B = K^T: column-major K rows
-        s = coopMatMulAddNV(qa[kk], kbm, s);
-      }
-      coopMatStoreNV(s, Ss, sbase + n * 16u, SP, false);
+    [[unroll]] for (uint n = 0u; n < BKEY / CM_N; ++n) {
+      fcoopmatNV<32, gl_ScopeSubgroup, 16u, CM_N> s = fcoopmatNV<32, gl_ScopeSubgroup, 16u, CM_N>(0.0);
+      // B = K^T: column-major K rows; head-dim chunk kk of 16.
+#define QK(kk)                                                                \
+  {                                                                           \
+    fcoopmatNV<16, gl_ScopeSubgroup, 16u, CM_N> kbm;                          \
+    coopMatLoadNV(kbm, Ks, n * CM_N * KPV + kk * 2u, KPV, true);              \
+    s = coopMatMulAddNV(qa##kk, kbm, s);                                      \
+  }
+      QK(0) QK(1) QK(2) QK(3)
+      coopMatStoreNV(s, Ss, sbase + n * CM_N, SP, false);
     }
     subgroupMemoryBarrierShared();
     subgroupBarrier();
@@ -199,16 +213,16 @@ void main() {
     subgroupBarrier();
 
     // P V (16 x HD) -> shared, then each lane folds its half row into O.
-    [[unroll]] for (uint n = 0u; n < HD / 16u; ++n) {
-      fcoopmatNV<32, gl_ScopeSubgroup, 16u, 16u> pv = fcoopmatNV<32, gl_ScopeSubgroup, 16u, 16u>(0.0);
+    [[unroll]] for (uint n = 0u; n < HD / CM_N; ++n) {
+      fcoopmatNV<32, gl_ScopeSubgroup, 16u, CM_N> pv = fcoopmatNV<32, gl_ScopeSubgroup, 16u, CM_N>(0.0);
       [[unroll]] for (uint kk = 0u; kk < BKEY / 16u; ++kk) {
         fcoopmatNV<16, gl_ScopeSubgroup, 16u, 16u> pa;
-        fcoopmatNV<16, gl_ScopeSubgroup, 16u, 16u> vb;
+        fcoopmatNV<16, gl_ScopeSubgroup, 16u, CM_N> vb;
         coopMatLoadNV(pa, Ps, pbase + kk * 16u, PP, false);
-        coopMatLoadNV(vb, Vs, kk * 16u * KPV + n * 2u, KPV, false);
+        coopMatLoadNV(vb, Vs, kk * 16u * KPV + n * (CM_N / 8u), KPV, false);
         pv = coopMatMulAddNV(pa, vb, pv);
       }
-      coopMatStoreNV(pv, Ss, sbase + n * 16u, SP, false);
+      coopMatStoreNV(pv, Ss, sbase + n * CM_N, SP, false);
     }
     subgroupMemoryBarrierShared();
     subgroupBarrier();

@@ -6,7 +6,8 @@
 // read is 16 bytes (8 halfs of W; 4 floats of x, two of which become one uvec4 of 8 halfs) and
 // shared memory is addressed in uvec4 (the cooperative-matrix loads take offsets and strides in
 // uvec4 units): 6 global reads and 4 shared stores per invocation per 32 of K instead of 64.
-// Macros: CM_M, CM_N, CM_K = a matrix shape the device reports; ACC_F16 for fp16 accumulators.
+// Macros: CM_M (16), CM_N, CM_K = a matrix shape the device reports; TN = 32 / CM_N as a plain
+// integer; ACC_F16 for fp16 accumulators.
 // Grid: x = ceil(M/128), y = ceil(n/128).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_NV_cooperative_matrix : require
@@ -17,45 +18,40 @@
 #include "common.glsl"
 #define BM 128u
 #define BN 128u
-// K steps of 64 (half the barriers and loop overhead per MMA of K = 32; 36 KiB of tiles instead
-// of 20): on the H100 the kernel then runs as fast as its MMAs alone (run 5, results-vulkan-2.md).
-// BK32 restores steps of 32.
-#ifdef BK32
-#define BK 32u
-#define PV 5u    // shared row pitch in uvec4 (40 halfs = 80 bytes)
-#else
+// K steps of 64 (half the barriers and loop overhead per MMA of K = 32): on the H100 the kernel then
+// runs as fast as its MMAs alone (run 5, RESULTS.md).
 #define BK 64u
-#define PV 9u    // shared row pitch in uvec4 (72 halfs = 144 bytes)
-#endif
+#define PV 9u  // shared row pitch in uvec4 (72 halfs = 144 bytes)
 #define CPR (BK / 8u)  // uvec4 chunks per tile row
-// Subgroup tiling: SG64X64 = 4 subgroups (2 x 2) of 64 x 64; SG32X32 = 16 subgroups (4 x 4) of
-// 32 x 32 (4 accumulators per subgroup instead of 8: fewer registers); default 8 subgroups (2 x 4)
-// of 64 x 32.
-#if defined(SG64X64)
-#define NSG 4u
-#define SGM 64u
-#define SGN 64u
-#elif defined(SG32X32)
-#define NSG 16u
-#define SGM 32u
-#define SGN 32u
-#else
+// 8 subgroups (2 x 4), each 64 x 32 of the tile: 4 x TN matrices of CM_M x CM_N.
 #define NSG 8u
 #define SGM 64u
 #define SGN 32u
-#endif
 #define SG_COLS (BN / SGN)  // subgroups across the tile's columns
 #define NT (NSG * 32u)
-#define SLOTS (BM * BK / 8u / NT)  // uvec4 loader slots per invocation (1 to 8)
-// B_KMAJOR: the W tile is stored k-major ([BK][BN] halfs) so B loads row-major, not transposed.
-#define BNP (BN + 8u)
-#define TM (SGM / CM_M)
-#define TN (SGN / CM_N)
+#define SLOTS (BM * BK / 8u / NT)  // uvec4 loader slots per invocation
+// TN (a plain integer for #if): matrices across a subgroup's 32 columns, 32 / CM_N (2 or 4).
+#if TN != 2 && TN != 4
+#error TN must be 2 (CM_N 16) or 4 (CM_N 8)
+#endif
 #ifdef ACC_F16
 #define ACC_BITS 16
 #else
 #define ACC_BITS 32
 #endif
+#define ACC_T fcoopmatNV<ACC_BITS, gl_ScopeSubgroup, CM_M, CM_N>
+#define A_T fcoopmatNV<16, gl_ScopeSubgroup, CM_M, CM_K>
+#define B_T fcoopmatNV<16, gl_ScopeSubgroup, CM_K, CM_N>
+// The accumulators and A fragments are named variables c<i><j>, a<i>, not arrays: the H100's driver
+// kept an array of cooperative matrices in local memory (256 bytes per invocation = exactly the
+// 16 f32 accumulators), which bound every multiply-add by local-memory traffic.
+#define CAT3(a, b, c) a##b##c
+#if TN == 4
+#define EACH_J(X, i) X(i, 0) X(i, 1) X(i, 2) X(i, 3)
+#else
+#define EACH_J(X, i) X(i, 0) X(i, 1)
+#endif
+#define EACH_TILE(X) EACH_J(X, 0) EACH_J(X, 1) EACH_J(X, 2) EACH_J(X, 3)
 layout(local_size_x = NT) in;
 layout(std430, set = 0, binding = 0) readonly buffer X { vec4 x4[]; };
 layout(std430, set = 0, binding = 1) readonly buffer W { uvec4 w8[]; };
@@ -67,11 +63,7 @@ layout(push_constant) uniform Push {
 } p;
 
 shared uvec4 As[BM * PV];  // x tile, row-major [BM][BK] as fp16
-#ifdef B_KMAJOR
-shared float16_t Bs[BK * BNP];  // W tile, k-major [BK][BN] = row-major B = W^T
-#else
 shared uvec4 Bs[BN * PV];  // W tile, row-major [BN][BK] = column-major B = W^T
-#endif
 shared float Cs[NSG * CM_M * CM_N];
 
 void main() {
@@ -81,9 +73,8 @@ void main() {
   uint sg = gl_SubgroupID, lane = gl_SubgroupInvocationID;
   uint sm = (sg / SG_COLS) * SGM, sn = (sg % SG_COLS) * SGN;
 
-  fcoopmatNV<ACC_BITS, gl_ScopeSubgroup, CM_M, CM_N> acc[TM][TN];
-  [[unroll]] for (uint i = 0u; i < TM; ++i)
-    [[unroll]] for (uint j = 0u; j < TN; ++j) acc[i][j] = fcoopmatNV<ACC_BITS, gl_ScopeSubgroup, CM_M, CM_N>(0.0);
+#define DECL_ACC(i, j) ACC_T CAT3(c, i, j) = ACC_T(0.0);
+  EACH_TILE(DECL_ACC)
 
   // Loader slot s = t + NT i: tile row s / CPR, 8-half chunk s % CPR.
   uvec4 ra[SLOTS], rb[SLOTS];
@@ -105,50 +96,41 @@ void main() {
     [[unroll]] for (uint i = 0u; i < SLOTS; ++i) {
       uint s = t + NT * i;
       As[(s / CPR) * PV + (s % CPR)] = ra[i];
-#ifdef B_KMAJOR
-      uint kb = 8u * (s % CPR), nb = s / CPR;
-      [[unroll]] for (uint e = 0u; e < 4u; ++e) {
-        vec2 h2 = unpackHalf2x16(rb[i][e]);  // exact: fp16 -> f32 -> fp16
-        Bs[(kb + 2u * e) * BNP + nb] = float16_t(h2.x);
-        Bs[(kb + 2u * e + 1u) * BNP + nb] = float16_t(h2.y);
-      }
-#else
       Bs[(s / CPR) * PV + (s % CPR)] = rb[i];
-#endif
     }
     barrier();
     if (k0 + BK < p.k_dim) { FETCH(k0 + BK) }
     [[unroll]] for (uint kk = 0u; kk < BK; kk += CM_K) {
-      fcoopmatNV<16, gl_ScopeSubgroup, CM_M, CM_K> a[TM];
-      [[unroll]] for (uint i = 0u; i < TM; ++i) coopMatLoadNV(a[i], As, (sm + i * CM_M) * PV + kk / 8u, PV, false);
-      [[unroll]] for (uint j = 0u; j < TN; ++j) {
-        fcoopmatNV<16, gl_ScopeSubgroup, CM_K, CM_N> b;
-#ifdef B_KMAJOR
-        coopMatLoadNV(b, Bs, kk * BNP + sn + j * CM_N, BNP, false);
-#else
-        coopMatLoadNV(b, Bs, (sn + j * CM_N) * PV + kk / 8u, PV, true);
-#endif
-        [[unroll]] for (uint i = 0u; i < TM; ++i) acc[i][j] = coopMatMulAddNV(a[i], b, acc[i][j]);
-      }
+      A_T a0, a1, a2, a3;
+      coopMatLoadNV(a0, As, (sm + 0u * CM_M) * PV + kk / 8u, PV, false);
+      coopMatLoadNV(a1, As, (sm + 1u * CM_M) * PV + kk / 8u, PV, false);
+      coopMatLoadNV(a2, As, (sm + 2u * CM_M) * PV + kk / 8u, PV, false);
+      coopMatLoadNV(a3, As, (sm + 3u * CM_M) * PV + kk / 8u, PV, false);
+#define MMA(i, j) CAT3(c, i, j) = coopMatMulAddNV(a##i, b##j, CAT3(c, i, j));
+#define LOAD_B(i, j) B_T b##j; coopMatLoadNV(b##j, Bs, (sn + uint(j) * CM_N) * PV + kk / 8u, PV, true);
+      EACH_J(LOAD_B, 0)
+      EACH_TILE(MMA)
     }
     barrier();
   }
 
+  // Epilogue, one matrix at a time through this subgroup's scratch: bias + activation, bounds.
   uint cbase = sg * CM_M * CM_N;
-  [[unroll]] for (uint i = 0u; i < TM; ++i)
-    [[unroll]] for (uint j = 0u; j < TN; ++j) {
-      fcoopmatNV<32, gl_ScopeSubgroup, CM_M, CM_N> c32 = fcoopmatNV<32, gl_ScopeSubgroup, CM_M, CM_N>(acc[i][j]);
-      coopMatStoreNV(c32, Cs, cbase, CM_N, false);
-      subgroupMemoryBarrierShared();
-      subgroupBarrier();
-      for (uint e = lane; e < CM_M * CM_N; e += 32u) {
-        uint r = m0 + sm + i * CM_M + e / CM_N, o = n0 + sn + j * CM_N + e % CM_N;
-        if (r < p.n_rows && o < p.n_out) {
-          float bo = p.has_bias != 0u ? bias[p.b_off + o] : 0.0;
-          dst[p.d_off + r * p.d_stride + o] = apply_act(Cs[cbase + e] + bo, p.act);
-        }
-      }
-      subgroupMemoryBarrierShared();
-      subgroupBarrier();
-    }
+#define STORE_TILE(i, j)                                                                    \
+  {                                                                                         \
+    fcoopmatNV<32, gl_ScopeSubgroup, CM_M, CM_N> c32 = fcoopmatNV<32, gl_ScopeSubgroup, CM_M, CM_N>(CAT3(c, i, j)); \
+    coopMatStoreNV(c32, Cs, cbase, CM_N, false);                                            \
+    subgroupMemoryBarrierShared();                                                          \
+    subgroupBarrier();                                                                      \
+    for (uint e = lane; e < CM_M * CM_N; e += 32u) {                                        \
+      uint r = m0 + sm + uint(i) * CM_M + e / CM_N, o = n0 + sn + uint(j) * CM_N + e % CM_N;      \
+      if (r < p.n_rows && o < p.n_out) {                                                    \
+        float bo = p.has_bias != 0u ? bias[p.b_off + o] : 0.0;                              \
+        dst[p.d_off + r * p.d_stride + o] = apply_act(Cs[cbase + e] + bo, p.act);           \
+      }                                                                                     \
+    }                                                                                       \
+    subgroupMemoryBarrierShared();                                                          \
+    subgroupBarrier();                                                                      \
+  }
+  EACH_TILE(STORE_TILE)
 }

@@ -1,6 +1,7 @@
 // vk_context.cpp — instance/device creation, capability query, device selection, validation
 // messenger, batched command recording and submission.
 #include "vk_context.hpp"
+#include "vk_khr_coopmat.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -247,11 +248,15 @@ void read_caps(Context& ctx) {
   for (int i = 0; i < 3; ++i) c.max_groups[i] = p.limits.maxComputeWorkGroupCount[i];
 
   VkPhysicalDeviceCooperativeMatrixFeaturesNV cm{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  VkPhysicalDeviceCooperativeMatrixFeaturesKHR cmk{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR};
   VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
   VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
   f11.pNext = &f12;
   const bool cm_ext = has_device_extension(ctx.phys, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
-  if (cm_ext) f12.pNext = &cm;
+  const bool cmk_ext = has_device_extension(ctx.phys, VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME);
+  void** tail = &f12.pNext;
+  if (cm_ext) { *tail = &cm; tail = &cm.pNext; }
+  if (cmk_ext) { *tail = &cmk; tail = &cmk.pNext; }
   VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
   f2.pNext = &f11;
   vkGetPhysicalDeviceFeatures2(ctx.phys, &f2);
@@ -259,6 +264,24 @@ void read_caps(Context& ctx) {
   c.float16 = f12.shaderFloat16;
   c.memory_model = f12.vulkanMemoryModel;
   c.coopmat_nv = cm_ext && cm.cooperativeMatrix;
+  c.coopmat_khr = cmk_ext && cmk.cooperativeMatrix;
+  if (c.coopmat_khr) {
+    auto get_props = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR>(
+        vkGetInstanceProcAddr(ctx.instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR"));
+    uint32_t n = 0;
+    if (get_props && get_props(ctx.phys, &n, nullptr) == VK_SUCCESS && n > 0) {
+      std::vector<VkCooperativeMatrixPropertiesKHR> props(n, {VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_KHR});
+      get_props(ctx.phys, &n, props.data());
+      for (uint32_t i = 0; i < n; ++i) {
+        const auto& cp = props[i];
+        if (cp.scope != VK_SCOPE_SUBGROUP_KHR || cp.AType != VK_COMPONENT_TYPE_FLOAT16_KHR ||
+            cp.BType != VK_COMPONENT_TYPE_FLOAT16_KHR || cp.CType != cp.ResultType || cp.saturatingAccumulation)
+          continue;
+        if (cp.CType != VK_COMPONENT_TYPE_FLOAT32_KHR && cp.CType != VK_COMPONENT_TYPE_FLOAT16_KHR) continue;
+        c.coopmat_khr_shapes.push_back({cp.MSize, cp.NSize, cp.KSize, cp.CType == VK_COMPONENT_TYPE_FLOAT32_KHR});
+      }
+    }
+  }
   if (c.coopmat_nv) {
     auto get_props = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV>(
         vkGetInstanceProcAddr(ctx.instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV"));
@@ -277,41 +300,70 @@ void read_caps(Context& ctx) {
   }
 }
 
-// Picks the cooperative-matrix LINEAR variant, or records why the scalar GEMM is used.
+bool has_shape(const std::vector<CoopmatShape>& shapes, const char* variant) {
+  for (const auto& s : shapes) {
+    char name[64];
+    std::snprintf(name, sizeof(name), "%ux%ux%u_acc%s", s.m, s.n, s.k, s.acc_f32 ? "32" : "16");
+    if (std::strcmp(name, variant) == 0) return true;
+  }
+  return false;
+}
+
+// UCE_VULKAN_COOPMAT=nv|khr: measurement switch that restricts the choice to one extension.
+std::string coopmat_api_override() {
+  const char* v = std::getenv("UCE_VULKAN_COOPMAT");
+  return v ? std::string(v) : std::string();
+}
+
+// Picks the cooperative-matrix LINEAR variant and extension, or records why the scalar GEMM is used.
+// KHR first: on the H100 (driver 580) the NV instructions run at CUDA-core rates, the KHR ones are
+// the tensor-core route. The KHR shaders exist only as 16x8x16 with f32 accumulators (see
+// cmake/coopmat_nv_to_khr.py); the attention uses the same shape as the GEMM.
 void choose_linear_path(Context& ctx) {
   const Caps& c = ctx.caps;
   ctx.coopmat_variant.clear();
+  ctx.coopmat_api.clear();
   ctx.attention_coopmat = false;
   if (!ctx.allow_coopmat) { ctx.coopmat_note = "coopmat off (options.allow_coopmat = 0)"; return; }
   if (!ctx.allow_fp16) { ctx.coopmat_note = "coopmat off (needs options.allow_fp16: fp16 inputs)"; return; }
-  if (!c.coopmat_nv) { ctx.coopmat_note = "coopmat unsupported (no VK_NV_cooperative_matrix)"; return; }
+  if (!c.coopmat_nv && !c.coopmat_khr) {
+    ctx.coopmat_note = "coopmat unsupported (no VK_KHR_cooperative_matrix or VK_NV_cooperative_matrix)";
+    return;
+  }
   if (!c.float16 || !c.storage16 || !c.memory_model) {
     ctx.coopmat_note = "coopmat unsupported (needs shaderFloat16, 16-bit storage, vulkanMemoryModel)";
     return;
   }
   if (c.subgroup_size != 32) { ctx.coopmat_note = "coopmat unsupported (shader assumes subgroup size 32)"; return; }
-  // Prefer f32 accumulation; among shapes the shaders were built for, prefer the wider N.
+  const std::string only = coopmat_api_override();
+  if (c.coopmat_khr && only != "nv" && has_shape(c.coopmat_khr_shapes, "16x8x16_acc32") &&
+      has_shader("linear_cm_khr_f32_16x8x16_acc32")) {
+    ctx.coopmat_api = "khr";
+    ctx.coopmat_variant = "16x8x16_acc32";
+    ctx.attention_coopmat = has_shader("attention_cm_khr_hd64");
+    ctx.coopmat_note = std::string("coopmat KHR 16x8x16_acc32; attention: ") +
+                       (ctx.attention_coopmat ? "coopmat KHR 16x8x16 (head dim <= 64)" : "scalar");
+    return;
+  }
+  if (!c.coopmat_nv || only == "khr") {
+    ctx.coopmat_note = "coopmat unsupported (no KHR 16x8x16 fp16/f32 shape, or KHR shaders not built)";
+    return;
+  }
+  // NV: prefer f32 accumulation; among shapes the shaders were built for, prefer the wider N.
 #ifdef UCE_VK_COOPMAT_PREFER_16X8
   const char* order[] = {"16x8x16_acc32", "16x16x16_acc32", "16x8x16_acc16", "16x16x16_acc16"};
 #else
   const char* order[] = {"16x16x16_acc32", "16x8x16_acc32", "16x16x16_acc16", "16x8x16_acc16"};
 #endif
   for (const char* want : order) {
-    for (const auto& s : c.coopmat_shapes) {
-      char name[64];
-      std::snprintf(name, sizeof(name), "%ux%ux%u_acc%s", s.m, s.n, s.k, s.acc_f32 ? "32" : "16");
-      if (std::strcmp(name, want) != 0) continue;
-      if (!has_shader(("linear_cm_nv_f32_" + std::string(want)).c_str())) continue;
-      ctx.coopmat_variant = want;
-      ctx.coopmat_note = std::string("coopmat NV ") + want;
-      // The tensor-core attention is written for the 16x16x16 shape with f32 accumulation.
-      for (const auto& a : c.coopmat_shapes)
-        if (a.m == 16 && a.n == 16 && a.k == 16 && a.acc_f32 && has_shader("attention_cm_nv_hd64"))
-          ctx.attention_coopmat = true;
-      ctx.coopmat_note += ctx.attention_coopmat ? "; attention: coopmat NV 16x16x16 (head dim <= 64)"
-                                                : "; attention: scalar";
-      return;
-    }
+    if (!has_shape(c.coopmat_shapes, want) || !has_shader(("linear_cm_nv_f32_" + std::string(want)).c_str())) continue;
+    ctx.coopmat_api = "nv";
+    ctx.coopmat_variant = want;
+    ctx.coopmat_note = std::string("coopmat NV ") + want;
+    // The NV tensor-core attention is built for the 16x16x16 shape with f32 accumulation.
+    ctx.attention_coopmat = has_shape(c.coopmat_shapes, "16x16x16_acc32") && has_shader("attention_cm_nv_hd64");
+    ctx.coopmat_note += ctx.attention_coopmat ? "; attention: coopmat NV 16x16x16 (head dim <= 64)" : "; attention: scalar";
+    return;
   }
   ctx.coopmat_note = "coopmat unsupported (no reported fp16 shape matches 16x8x16/16x16x16, or shaders not built)";
 }
@@ -326,6 +378,7 @@ uce_status create_device(Context& ctx, uce_error* err) {
 
   // Enable only what the device has; ops check the same flags before using a variant.
   VkPhysicalDeviceCooperativeMatrixFeaturesNV cm{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  VkPhysicalDeviceCooperativeMatrixFeaturesKHR cmk{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR};
   VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
   VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
   VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
@@ -336,10 +389,15 @@ uce_status create_device(Context& ctx, uce_error* err) {
   f12.shaderFloat16 = c.float16;
   f12.vulkanMemoryModel = c.memory_model;
   std::vector<const char*> exts;
-  if (c.coopmat_nv) {
+  // Only the extension the chosen coopmat shaders use (choose_linear_path ran before).
+  if (ctx.coopmat_api == "nv") {
     cm.cooperativeMatrix = VK_TRUE;
     f12.pNext = &cm;
     exts.push_back(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
+  } else if (ctx.coopmat_api == "khr") {
+    cmk.cooperativeMatrix = VK_TRUE;
+    f12.pNext = &cmk;
+    exts.push_back(VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME);
   }
   // Profiling only: the driver's per-pipeline statistics (registers, spills, ...), printed when a
   // pipeline is created (vk_profile.cpp).
@@ -431,14 +489,14 @@ uce_status context_open(const uce_backend_options* options, Context** out, uce_e
                 ctx->caps.device_name.c_str(), VK_API_VERSION_MAJOR(ctx->caps.api_version),
                 VK_API_VERSION_MINOR(ctx->caps.api_version));
   }
-  if (st == UCE_OK) st = create_device(*ctx, err);
+  if (st == UCE_OK) {
+    choose_linear_path(*ctx);  // before create_device: it enables the chosen coopmat extension
+    st = create_device(*ctx, err);
+  }
   if (st == UCE_OK) profile_init(*ctx);
   if (st == UCE_OK) st = memory_init(*ctx, err);
   if (st == UCE_OK) st = pipelines_init(*ctx, err);
-  if (st == UCE_OK) {
-    choose_linear_path(*ctx);
-    st = check_validation(*ctx, err);
-  }
+  if (st == UCE_OK) st = check_validation(*ctx, err);
   if (st != UCE_OK) {
     context_close(ctx);
     return st;
@@ -474,12 +532,19 @@ void context_close(Context* ctx) {
 void context_describe(const Context& ctx, char* buf, size_t len) {
   if (!buf || len == 0) return;
   const Caps& c = ctx.caps;
-  std::string shapes;
-  for (const auto& s : c.coopmat_shapes) {
-    char one[48];
-    std::snprintf(one, sizeof(one), "%s%ux%ux%u/%s", shapes.empty() ? "" : ",", s.m, s.n, s.k, s.acc_f32 ? "f32" : "f16");
-    shapes += one;
-  }
+  auto list = [](const std::vector<CoopmatShape>& from) {
+    std::string out;
+    for (const auto& s : from) {
+      char one[48];
+      std::snprintf(one, sizeof(one), "%s%ux%ux%u/%s", out.empty() ? "" : ",", s.m, s.n, s.k, s.acc_f32 ? "f32" : "f16");
+      out += one;
+    }
+    return out;
+  };
+  // Usually both extensions report the same shapes: then the list is printed once.
+  const std::string khr = list(c.coopmat_khr_shapes), nv = list(c.coopmat_shapes);
+  const std::string shapes = khr == nv ? (khr.empty() ? "" : "KHR+NV " + khr)
+                                       : "KHR " + (khr.empty() ? "-" : khr) + "; NV " + (nv.empty() ? "-" : nv);
   std::snprintf(buf, len,
                 "vulkan: %s [%s] driver %s (%s), api %u.%u.%u, subgroup %u, shared %u B, max binding %llu MiB, "
                 "fp16 storage %s, fp16 math %s, coopmat shapes [%s]; linear: %s%s",

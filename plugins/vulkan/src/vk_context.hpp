@@ -36,6 +36,8 @@ struct Caps {
   bool memory_model = false;  // vulkanMemoryModel (the coopmat shaders declare it)
   bool coopmat_nv = false;    // VK_NV_cooperative_matrix extension + feature
   std::vector<CoopmatShape> coopmat_shapes;
+  bool coopmat_khr = false;   // VK_KHR_cooperative_matrix extension + feature
+  std::vector<CoopmatShape> coopmat_khr_shapes;
   uint32_t subgroup_size = 0;
   uint32_t max_shared = 0;
   uint64_t max_storage_range = 0;
@@ -110,8 +112,10 @@ struct Context {
 
   // Chosen LINEAR path ("" = scalar tiled GEMM), and why, for describe().
   std::string coopmat_variant;  // e.g. "16x8x16_acc32"
+  std::string coopmat_api;      // "nv" or "khr": which extension the coopmat shaders use (the
+                                // shader names carry it: linear_cm_<api>_..., attention_cm_<api>_hd64)
   std::string coopmat_note;
-  bool attention_coopmat = false;  // fp16 tensor-core attention (needs the 16x16x16 f32-acc shape)
+  bool attention_coopmat = false;  // fp16 tensor-core attention (the chosen shape, f32 accumulators)
 
   uint64_t next_buffer_id = 1;
   // fp16 copies of f32 weights for the coopmat GEMM, keyed by "buffer id:offset:rows:cols:stride".

@@ -87,15 +87,18 @@ constexpr AttnVariant k_attn_q1_hd64{"attention_q1_hd64", 1, 64, attn_generic_by
 // attention_rowq.comp: one query per invocation, 64 per workgroup; K/V blocks of 32 keys as vec4.
 constexpr AttnVariant k_attn_rowq_hd64{"attention_rowq_hd64", 64, 64, 2 * 32 * 64 * 4 + 32 * 4 + 2 * 64 * 4 + 8};
 // attention_coopmat_nv.comp: HD 64, BKEY 64, 4 subgroups x 16 queries (Ks, Vs, Ps, Ss, key_add, ranges).
-constexpr AttnVariant k_attn_cm_hd64{"attention_cm_nv_hd64", 64, 64,
-                                     2 * 64 * 72 * 2 + 4 * 16 * 72 * 2 + 4 * 16 * 68 * 4 + 64 * 4 + 2 * 64 * 4 + 8};
+// The same shader rewritten to KHR cooperative matrices (16x8x16): same shared arrays.
+constexpr uint32_t k_attn_cm_bytes = 2 * 64 * 72 * 2 + 4 * 16 * 72 * 2 + 4 * 16 * 68 * 4 + 64 * 4 + 2 * 64 * 4 + 8;
+constexpr AttnVariant k_attn_cm_hd64{"attention_cm_nv_hd64", 64, 64, k_attn_cm_bytes};
+constexpr AttnVariant k_attn_cm_khr_hd64{"attention_cm_khr_hd64", 64, 64, k_attn_cm_bytes};
 
 const AttnVariant& pick_attention(const Context& ctx, uint32_t hd, bool sparse_queries) {
   if (hd > 64) return k_attn_q16_hd128;
   // A few scattered query rows (e.g. only the CLS rows): one query per workgroup, so a workgroup
   // never streams the keys of several sequences.
   if (sparse_queries) return k_attn_q1_hd64;
-  if (ctx.attention_coopmat && k_attn_cm_hd64.shared_bytes <= ctx.caps.max_shared) return k_attn_cm_hd64;
+  if (ctx.attention_coopmat && k_attn_cm_bytes <= ctx.caps.max_shared)
+    return ctx.coopmat_api == "khr" ? k_attn_cm_khr_hd64 : k_attn_cm_hd64;
   return k_attn_rowq_hd64;
 }
 
@@ -359,8 +362,9 @@ uce_status ops_compute(Context& ctx, const uce_op* op, uce_error* err) {
       // Coopmat with 16-byte reads: fp16 W and x rows starting on 16-byte boundaries, K % 8 == 0.
       const bool vec = coopmat && wt_src->dtype == UCE_F16 && x.cols % 8 == 0 && b.elem_off[0] % 4 == 0 &&
                        x.stride % 4 == 0 && b.elem_off[1] % 8 == 0 && w.stride % 8 == 0;
-      const std::string shader = vec       ? std::string("linear_cm_nv_vec_") + ctx.coopmat_variant
-                                 : coopmat ? std::string("linear_cm_nv_") + wt + "_" + ctx.coopmat_variant
+      const std::string cm = "linear_cm_" + ctx.coopmat_api + "_";
+      const std::string shader = vec       ? cm + "vec_" + ctx.coopmat_variant
+                                 : coopmat ? cm + wt + "_" + ctx.coopmat_variant
                                  : big     ? std::string("linear128_") + wt
                                            : std::string("linear_") + wt;
       const uint32_t tile = coopmat || big ? 128 : 64;  // output tile edge of the chosen shader
