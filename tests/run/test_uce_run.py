@@ -373,6 +373,78 @@ def case_sigint_stops_cleanly(args):
     print(f"ok: SIGINT -> exit 130, partial kept, resumed output identical ({len(n_res)} cells)")
 
 
+# --- the hand-off from the flow graph to the calling thread (model + writer run there) ----------
+
+def manifest_of(out):
+    import json
+    with open(out[:-len(".h5ad")] + ".manifest.json") as f:
+        return json.load(f)
+
+
+def case_many_batches_in_order(args):
+    """More batches than [batching] in_flight, a last batch shorter than the others, and in_flight
+    of 1 (every batch waits for the one before it to be written) or larger than 2: every cell is
+    embedded exactly once, in input order, as in the default run (the batching changes only the
+    batch shapes, so the embeddings agree to float rounding), and the manifest's stage statistics
+    count every cell once."""
+    cfg0, out0 = demo_config(args, "default")
+    run(args, cfg0, "output.manifest=true")
+    names0, emb0 = embeddings(out0)
+    assert len(names0) == 288, len(names0)
+    for cells, in_flight in ((5, 1), (3, 7)):
+        name = f"b{cells}_f{in_flight}"
+        cfg, out = demo_config(args, name)
+        run(args, cfg, f"batching.cells_per_batch={cells}", f"batching.in_flight={in_flight}",
+            "output.manifest=true", timeout=600)
+        names, emb = embeddings(out)
+        assert names == names0, f"{name}: cells missing, repeated or out of order ({len(names)} cells)"
+        d = np.linalg.norm(emb.astype(np.float64) - emb0.astype(np.float64), axis=1)
+        assert d.max() <= 1e-5, f"{name}: max L2 distance to the default run {d.max():.3e}"
+        m = manifest_of(out)
+        assert m["cells"]["embedded"] == 288, m["cells"]
+        stages = {s["stage"]: s for s in m["timings"]["stages"]}
+        assert {"read", "sentences", "model", "write"} <= set(stages), sorted(stages)
+        assert stages["model"]["busy_s"] > 0 and stages["write"]["busy_s"] > 0, stages
+        assert not os.path.exists(out + ".partial")
+        print(f"ok: {name}: {len(names)} cells in order ({-(-288 // cells)} batches, in_flight {in_flight}); "
+              f"max L2 to the default run {d.max():.1e}")
+
+
+def case_write_fails_mid_run(args):
+    """A write that fails in the middle of the run (the sentences file reaches the process's file
+    size limit, RLIMIT_FSIZE, after ~170 of 288 cells, while later batches are still being built)
+    ends the run: exit 1 within the timeout (the pipeline drains, it does not hang), one error
+    line naming the file, no final output; the partial .h5ad holds the cells written before the
+    failure, a prefix in input order, and a plain rerun resumes from it to the uninterrupted result."""
+    import resource
+    cfg_full, out_full = demo_config(args, "full")
+    run(args, cfg_full)
+    cfg, out = demo_config(args, "fsize")
+    sent = os.path.join(args.work, "fsize_sentences.npy")
+    limit = 1500 * 1000  # bytes; a demo sentence row is ~8.5 kB, the partial .h5ad stays far below
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    cmd = [args.uce_run, cfg, "--quiet", "--set", f"output.sentences={sent}", "--set", "batching.in_flight=3"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, preexec_fn=small_files)
+    errors = [l for l in p.stderr.splitlines() if l.startswith("uce-run:")]
+    assert p.returncode == 1, f"exit code {p.returncode}, expected 1: {p.stderr}"
+    assert len(errors) == 1 and sent in errors[0] and "write failed" in errors[0], p.stderr
+    left = [f for f in (out, sent, sent + ".partial") if os.path.exists(f)]
+    assert not left, f"a failed run left {left}"
+    names_full, emb_full = embeddings(out_full)
+    with h5py.File(out + ".partial", "r") as f:
+        stored = f["obsm/X_uce"][:]
+    assert 0 < stored.shape[0] < len(names_full), f"{stored.shape[0]} cells stored: the failure was not mid-run"
+    assert stored.tobytes() == emb_full[:stored.shape[0]].tobytes(), "the partial output is not a prefix of the full run"
+    run(args, cfg)
+    names, emb = embeddings(out)
+    assert names == names_full and emb.tobytes() == emb_full.tobytes(), "the resumed output differs"
+    print(f"ok: write failure after {stored.shape[0]} cells -> exit 1, {errors[0]!r}; the resumed output "
+          f"equals the uninterrupted run")
+
 
 def main():
     ap = argparse.ArgumentParser()

@@ -1,6 +1,7 @@
 // pipeline_run.cpp — the flow graph of a run.
 #include "pipeline_run.hpp"
 
+#include <tbb/concurrent_queue.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/flow_graph.h>
 #include <tbb/parallel_for.h>
@@ -200,24 +201,35 @@ Result<RunOutcome> run_pipeline(const RunConfig& c, PreparedRun& run, const LogL
   Progress progress(run.cells_kept, pmode, std::cerr);
   int64_t cells_done = rows_stored;
 
+  // Why the model and the writer run on THIS thread, outside the flow graph: the backend (BLAS)
+  // runs each kernel inside its own tbb::task_arena of `cores` threads, whose extra threads come
+  // from oneTBB's global worker pool of cores - 1 workers. Were the model a graph node, it would
+  // run on one of those workers and the backend's arena would lack it: on 2 cores (1 worker) the
+  // backend ran single-threaded while this thread idled in wait_for_all() (UCE-brain: 390 ms/cell
+  // through uce-run vs 220 in a model-only process; 218 with this design, bench/RESULTS.md,
+  // 2026-11-23). So the graph only reads and builds sentences
+  // (read -> limiter -> build -> sequencer -> handoff); the handoff puts each batch, in order, on
+  // `ready`; this thread pops it, runs model + write, then lets the limiter admit the next batch.
+  // The workers stay free to build the next batches and to join the backend's arena.
+  tbb::concurrent_bounded_queue<BatchPtr> ready;  // bounded by the limiter; nullptr = the reader stopped
+  int64_t batches_read = 0;                       // written by the (serial) read node only
   tbb::flow::graph g;
   tbb::flow::input_node<BatchPtr> read(g, [&](tbb::flow_control& fc) -> BatchPtr {
-    if (failed()) {
+    auto stop_reading = [&]() -> BatchPtr {
       fc.stop();
+      ready.push(nullptr);  // after this, batches_read is final (the consumer reads it then)
       return nullptr;
-    }
+    };
+    if (failed()) return stop_reading();
     const auto a = Clock::now();
     auto b = source.next();
     if (!b) {
       fail(b.status());
-      fc.stop();
-      return nullptr;
+      return stop_reading();
     }
-    if (!*b) {
-      fc.stop();
-      return nullptr;
-    }
+    if (!*b) return stop_reading();
     stats.record("read", a, Clock::now(), static_cast<int64_t>((*b)->rows.size()));
+    ++batches_read;
     return *b;
   });
   // At most in_flight batches between reading and writing: memory is bounded by the config.
@@ -261,8 +273,12 @@ Result<RunOutcome> run_pipeline(const RunConfig& c, PreparedRun& run, const LogL
         return b;
       });
   tbb::flow::sequencer_node<BatchPtr> in_order(g, [](const BatchPtr& b) { return static_cast<size_t>(b->index); });
-  tbb::flow::function_node<BatchPtr, BatchPtr> model(g, tbb::flow::serial, [&](BatchPtr b) -> BatchPtr {
-    if (failed()) return b;
+  tbb::flow::function_node<BatchPtr, tbb::flow::continue_msg> handoff(g, tbb::flow::serial, [&](BatchPtr b) {
+    ready.push(std::move(b));
+    return tbb::flow::continue_msg();
+  });
+
+  auto model = [&](const BatchPtr& b) {
     const auto a = Clock::now();
     std::vector<const std::vector<int64_t>*> todo;
     for (size_t i = 0; i < b->rows.size(); ++i) {
@@ -273,10 +289,8 @@ Result<RunOutcome> run_pipeline(const RunConfig& c, PreparedRun& run, const LogL
     }
     if (Status s = run.embedder->embed(todo, b->embeddings); !s) fail(s);
     stats.record("model", a, Clock::now(), static_cast<int64_t>(todo.size()));
-    return b;
-  });
-  tbb::flow::function_node<BatchPtr, tbb::flow::continue_msg> write(g, tbb::flow::serial, [&](BatchPtr b) {
-    if (failed()) return tbb::flow::continue_msg();
+  };
+  auto write = [&](const BatchPtr& b) {
     const auto a = Clock::now();
     for (size_t i = 0; i < b->rows.size(); ++i) {
       if (!b->embed[i]) continue;
@@ -302,15 +316,30 @@ Result<RunOutcome> run_pipeline(const RunConfig& c, PreparedRun& run, const LogL
     cells_done += static_cast<int64_t>(b->out_rows.size());
     progress.update(cells_done);
     stats.record("write", a, Clock::now(), static_cast<int64_t>(b->out_rows.size()));
-    return tbb::flow::continue_msg();
-  });
+  };
   tbb::flow::make_edge(read, limit);
   tbb::flow::make_edge(limit, build);
   tbb::flow::make_edge(build, in_order);
-  tbb::flow::make_edge(in_order, model);
-  tbb::flow::make_edge(model, write);
-  tbb::flow::make_edge(write, limit.decrementer());
+  tbb::flow::make_edge(in_order, handoff);
   read.activate();
+  // Every batch the reader produced reaches `ready` exactly once, in order; the reader's end mark
+  // may come before the last of them (they may still be in the build stage), so the loop ends when
+  // the mark was seen AND every batch read was consumed. After a failure batches are still popped
+  // (and skipped) so the limiter keeps admitting and the graph drains.
+  bool reader_stopped = false;
+  for (int64_t consumed = 0; !reader_stopped || consumed < batches_read;) {
+    BatchPtr b;
+    ready.pop(b);
+    if (!b) {
+      reader_stopped = true;
+      continue;
+    }
+    if (!failed()) model(b);
+    if (!failed()) write(b);
+    ++consumed;
+    b.reset();  // free the batch before the limiter admits the next one
+    limit.decrementer().try_put(tbb::flow::continue_msg());
+  }
   g.wait_for_all();
   progress.finish();
   outcome.wall_s = stats.seconds(Clock::now());

@@ -1,8 +1,8 @@
 // pipeline_run.hpp — the run itself: a oneTBB flow graph
-//   read row chunks -> build sentences (parallel) -> limiter -> model (one per stream)
-//   -> ordered writer
-// that builds the next batches' sentences on the CPU while the current batch runs on the
-// backend, with memory bounded by [batching] in_flight, not by the dataset.
+//   read row chunks -> limiter -> build sentences (parallel) -> in order -> hand-off queue
+// feeding the calling thread, which runs model + ordered writer on each batch. The next batches'
+// sentences are built on oneTBB workers while the current batch runs on the backend (which gets
+// every core: see pipeline_run.cpp), with memory bounded by [batching] in_flight, not by the dataset.
 #pragma once
 
 #include <atomic>
