@@ -24,7 +24,7 @@
 #ifndef CM_N
 #define CM_N 16u
 #endif
-#define BKEY 64u
+#define BKEY 64u  // PV() below is written out for BKEY / 16 = 4 fragments
 #define NSG 4u
 #define BQ (16u * NSG)
 #define KP (HD + 8u)      // K/V pitch in halfs (144 bytes: 16-byte aligned rows)
@@ -213,15 +213,21 @@ void main() {
     subgroupBarrier();
 
     // P V (16 x HD) -> shared, then each lane folds its half row into O.
+    // The four P fragments (BKEY / 16 keys chunks) are loaded once for all output columns.
+    fcoopmatNV<16, gl_ScopeSubgroup, 16u, 16u> pa0, pa1, pa2, pa3;
+    coopMatLoadNV(pa0, Ps, pbase + 0u, PP, false);
+    coopMatLoadNV(pa1, Ps, pbase + 16u, PP, false);
+    coopMatLoadNV(pa2, Ps, pbase + 32u, PP, false);
+    coopMatLoadNV(pa3, Ps, pbase + 48u, PP, false);
+#define PV(kk)                                                                \
+  {                                                                           \
+    fcoopmatNV<16, gl_ScopeSubgroup, 16u, CM_N> vb;                           \
+    coopMatLoadNV(vb, Vs, kk * 16u * KPV + n * (CM_N / 8u), KPV, false);      \
+    pv = coopMatMulAddNV(pa##kk, vb, pv);                                     \
+  }
     [[unroll]] for (uint n = 0u; n < HD / CM_N; ++n) {
       fcoopmatNV<32, gl_ScopeSubgroup, 16u, CM_N> pv = fcoopmatNV<32, gl_ScopeSubgroup, 16u, CM_N>(0.0);
-      [[unroll]] for (uint kk = 0u; kk < BKEY / 16u; ++kk) {
-        fcoopmatNV<16, gl_ScopeSubgroup, 16u, 16u> pa;
-        fcoopmatNV<16, gl_ScopeSubgroup, 16u, CM_N> vb;
-        coopMatLoadNV(pa, Ps, pbase + kk * 16u, PP, false);
-        coopMatLoadNV(vb, Vs, kk * 16u * KPV + n * (CM_N / 8u), KPV, false);
-        pv = coopMatMulAddNV(pa, vb, pv);
-      }
+      PV(0) PV(1) PV(2) PV(3)
       coopMatStoreNV(pv, Ss, sbase + n * CM_N, SP, false);
     }
     subgroupMemoryBarrierShared();

@@ -9,7 +9,8 @@
 // tile is fetched into registers while the tensor cores work on the current one.
 // The epilogue stages one accumulator matrix at a time through a per-subgroup 16x16 scratch so
 // bias, activation and bounds are applied per element.
-// Macros: CM_M, CM_N, CM_K = a matrix shape the device reports; ACC_F16 for fp16 accumulators.
+// Macros: CM_M (16), CM_N, CM_K = a matrix shape the device reports; TN = 32 / CM_N as a plain
+// integer; ACC_F16 for fp16 accumulators. The register tile is coopmat_tile.glsl.
 // Grid: x = ceil(M/128), y = ceil(n/128).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_NV_cooperative_matrix : require
@@ -24,14 +25,16 @@
 #define BKP 40u  // shared row pitch in halfs: 80 bytes, keeps every matrix load 16-byte aligned
 #define SGM 64u  // rows per subgroup
 #define SGN 32u  // outputs per subgroup
-#define TM (SGM / CM_M)
-#define TN (SGN / CM_N)
 #define LOADS (BM * BK / 256u)  // tile elements each invocation moves per K step (16)
 #ifdef ACC_F16
 #define ACC_BITS 16
 #else
 #define ACC_BITS 32
 #endif
+#define A_OFF(i, kk) ((sm + (i) * CM_M) * BKP + (kk))  // As/Bs in halfs
+#define B_OFF(j, kk) ((sn + (j) * CM_N) * BKP + (kk))
+#define TILE_PITCH BKP
+#include "coopmat_tile.glsl"
 layout(local_size_x = 256) in;
 layout(std430, set = 0, binding = 0) readonly buffer X { float x[]; };
 layout(std430, set = 0, binding = 1) readonly buffer W { W_STORAGE w[]; };
@@ -64,9 +67,7 @@ void main() {
   // subgroup instruction reads 32 consecutive k of one row.
   uint lk = t % BK, lr = t / BK;  // lr in [0, 8); rows lr + 8 i
 
-  fcoopmatNV<ACC_BITS, gl_ScopeSubgroup, CM_M, CM_N> acc[TM][TN];
-  [[unroll]] for (uint i = 0u; i < TM; ++i)
-    [[unroll]] for (uint j = 0u; j < TN; ++j) acc[i][j] = fcoopmatNV<ACC_BITS, gl_ScopeSubgroup, CM_M, CM_N>(0.0);
+  DECLARE_ACCUMULATORS
 
   float16_t ra[LOADS], rb[LOADS];
   // Fetch the tile at k0 into registers.
@@ -88,32 +89,10 @@ void main() {
     }
     barrier();
     if (k0 + BK < p.k_dim) FETCH(k0 + BK)
-    [[unroll]] for (uint kk = 0u; kk < BK; kk += CM_K) {
-      fcoopmatNV<16, gl_ScopeSubgroup, CM_M, CM_K> a[TM];
-      [[unroll]] for (uint i = 0u; i < TM; ++i) coopMatLoadNV(a[i], As, (sm + i * CM_M) * BKP + kk, BKP, false);
-      [[unroll]] for (uint j = 0u; j < TN; ++j) {
-        fcoopmatNV<16, gl_ScopeSubgroup, CM_K, CM_N> b;
-        coopMatLoadNV(b, Bs, (sn + j * CM_N) * BKP + kk, BKP, true);
-        [[unroll]] for (uint i = 0u; i < TM; ++i) acc[i][j] = coopMatMulAddNV(a[i], b, acc[i][j]);
-      }
-    }
+    [[unroll]] for (uint kk = 0u; kk < BK; kk += CM_K) MMA_STEP(kk)
     barrier();
   }
 
   uint cbase = sg * CM_M * CM_N;
-  [[unroll]] for (uint i = 0u; i < TM; ++i)
-    [[unroll]] for (uint j = 0u; j < TN; ++j) {
-      fcoopmatNV<32, gl_ScopeSubgroup, CM_M, CM_N> c32 = fcoopmatNV<32, gl_ScopeSubgroup, CM_M, CM_N>(acc[i][j]);
-      coopMatStoreNV(c32, Cs, cbase, CM_N, false);
-      subgroupMemoryBarrierShared();
-      subgroupBarrier();
-      for (uint e = lane; e < CM_M * CM_N; e += 32u) {
-        uint r = m0 + sm + i * CM_M + e / CM_N, o = n0 + sn + j * CM_N + e % CM_N;
-        if (r < p.n_rows && o < p.n_out) {
-          float bo = p.has_bias != 0u ? bias[p.b_off + o] : 0.0;
-          dst[p.d_off + r * p.d_stride + o] = apply_act(Cs[cbase + e] + bo, p.act);
-        }
-      }
-      subgroupBarrier();  // scratch reused by the next matrix
-    }
+  STORE_ACCUMULATORS
 }

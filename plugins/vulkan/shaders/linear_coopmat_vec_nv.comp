@@ -30,28 +30,15 @@
 #define SG_COLS (BN / SGN)  // subgroups across the tile's columns
 #define NT (NSG * 32u)
 #define SLOTS (BM * BK / 8u / NT)  // uvec4 loader slots per invocation
-// TN (a plain integer for #if): matrices across a subgroup's 32 columns, 32 / CM_N (2 or 4).
-#if TN != 2 && TN != 4
-#error TN must be 2 (CM_N 16) or 4 (CM_N 8)
-#endif
 #ifdef ACC_F16
 #define ACC_BITS 16
 #else
 #define ACC_BITS 32
 #endif
-#define ACC_T fcoopmatNV<ACC_BITS, gl_ScopeSubgroup, CM_M, CM_N>
-#define A_T fcoopmatNV<16, gl_ScopeSubgroup, CM_M, CM_K>
-#define B_T fcoopmatNV<16, gl_ScopeSubgroup, CM_K, CM_N>
-// The accumulators and A fragments are named variables c<i><j>, a<i>, not arrays: the H100's driver
-// kept an array of cooperative matrices in local memory (256 bytes per invocation = exactly the
-// 16 f32 accumulators), which bound every multiply-add by local-memory traffic.
-#define CAT3(a, b, c) a##b##c
-#if TN == 4
-#define EACH_J(X, i) X(i, 0) X(i, 1) X(i, 2) X(i, 3)
-#else
-#define EACH_J(X, i) X(i, 0) X(i, 1)
-#endif
-#define EACH_TILE(X) EACH_J(X, 0) EACH_J(X, 1) EACH_J(X, 2) EACH_J(X, 3)
+#define A_OFF(i, kk) ((sm + (i) * CM_M) * PV + (kk) / 8u)  // As/Bs in uvec4 units
+#define B_OFF(j, kk) ((sn + (j) * CM_N) * PV + (kk) / 8u)
+#define TILE_PITCH PV
+#include "coopmat_tile.glsl"
 layout(local_size_x = NT) in;
 layout(std430, set = 0, binding = 0) readonly buffer X { vec4 x4[]; };
 layout(std430, set = 0, binding = 1) readonly buffer W { uvec4 w8[]; };
@@ -73,8 +60,7 @@ void main() {
   uint sg = gl_SubgroupID, lane = gl_SubgroupInvocationID;
   uint sm = (sg / SG_COLS) * SGM, sn = (sg % SG_COLS) * SGN;
 
-#define DECL_ACC(i, j) ACC_T CAT3(c, i, j) = ACC_T(0.0);
-  EACH_TILE(DECL_ACC)
+  DECLARE_ACCUMULATORS
 
   // Loader slot s = t + NT i: tile row s / CPR, 8-half chunk s % CPR.
   uvec4 ra[SLOTS], rb[SLOTS];
@@ -100,37 +86,10 @@ void main() {
     }
     barrier();
     if (k0 + BK < p.k_dim) { FETCH(k0 + BK) }
-    [[unroll]] for (uint kk = 0u; kk < BK; kk += CM_K) {
-      A_T a0, a1, a2, a3;
-      coopMatLoadNV(a0, As, (sm + 0u * CM_M) * PV + kk / 8u, PV, false);
-      coopMatLoadNV(a1, As, (sm + 1u * CM_M) * PV + kk / 8u, PV, false);
-      coopMatLoadNV(a2, As, (sm + 2u * CM_M) * PV + kk / 8u, PV, false);
-      coopMatLoadNV(a3, As, (sm + 3u * CM_M) * PV + kk / 8u, PV, false);
-#define MMA(i, j) CAT3(c, i, j) = coopMatMulAddNV(a##i, b##j, CAT3(c, i, j));
-#define LOAD_B(i, j) B_T b##j; coopMatLoadNV(b##j, Bs, (sn + uint(j) * CM_N) * PV + kk / 8u, PV, true);
-      EACH_J(LOAD_B, 0)
-      EACH_TILE(MMA)
-    }
+    [[unroll]] for (uint kk = 0u; kk < BK; kk += CM_K) MMA_STEP(kk)
     barrier();
   }
 
-  // Epilogue, one matrix at a time through this subgroup's scratch: bias + activation, bounds.
   uint cbase = sg * CM_M * CM_N;
-#define STORE_TILE(i, j)                                                                    \
-  {                                                                                         \
-    fcoopmatNV<32, gl_ScopeSubgroup, CM_M, CM_N> c32 = fcoopmatNV<32, gl_ScopeSubgroup, CM_M, CM_N>(CAT3(c, i, j)); \
-    coopMatStoreNV(c32, Cs, cbase, CM_N, false);                                            \
-    subgroupMemoryBarrierShared();                                                          \
-    subgroupBarrier();                                                                      \
-    for (uint e = lane; e < CM_M * CM_N; e += 32u) {                                        \
-      uint r = m0 + sm + uint(i) * CM_M + e / CM_N, o = n0 + sn + uint(j) * CM_N + e % CM_N;      \
-      if (r < p.n_rows && o < p.n_out) {                                                    \
-        float bo = p.has_bias != 0u ? bias[p.b_off + o] : 0.0;                              \
-        dst[p.d_off + r * p.d_stride + o] = apply_act(Cs[cbase + e] + bo, p.act);           \
-      }                                                                                     \
-    }                                                                                       \
-    subgroupMemoryBarrierShared();                                                          \
-    subgroupBarrier();                                                                      \
-  }
-  EACH_TILE(STORE_TILE)
+  STORE_ACCUMULATORS
 }

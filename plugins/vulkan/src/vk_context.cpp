@@ -337,7 +337,7 @@ void choose_linear_path(Context& ctx) {
   if (c.subgroup_size != 32) { ctx.coopmat_note = "coopmat unsupported (shader assumes subgroup size 32)"; return; }
   const std::string only = coopmat_api_override();
   if (c.coopmat_khr && only != "nv" && has_shape(c.coopmat_khr_shapes, "16x8x16_acc32") &&
-      has_shader("linear_cm_khr_f32_16x8x16_acc32")) {
+      has_shader("linear_cm_khr_f16_16x8x16_acc32")) {
     ctx.coopmat_api = "khr";
     ctx.coopmat_variant = "16x8x16_acc32";
     ctx.attention_coopmat = has_shader("attention_cm_khr_hd64");
@@ -356,7 +356,7 @@ void choose_linear_path(Context& ctx) {
   const char* order[] = {"16x16x16_acc32", "16x8x16_acc32", "16x16x16_acc16", "16x8x16_acc16"};
 #endif
   for (const char* want : order) {
-    if (!has_shape(c.coopmat_shapes, want) || !has_shader(("linear_cm_nv_f32_" + std::string(want)).c_str())) continue;
+    if (!has_shape(c.coopmat_shapes, want) || !has_shader(("linear_cm_nv_f16_" + std::string(want)).c_str())) continue;
     ctx.coopmat_api = "nv";
     ctx.coopmat_variant = want;
     ctx.coopmat_note = std::string("coopmat NV ") + want;
