@@ -316,9 +316,9 @@ std::string coopmat_api_override() {
 }
 
 // Picks the cooperative-matrix LINEAR variant and extension, or records why the scalar GEMM is used.
-// KHR first: on the H100 (driver 580) the NV instructions run at CUDA-core rates, the KHR ones are
-// the tensor-core route. The KHR shaders exist only as 16x8x16 with f32 accumulators (see
-// cmake/coopmat_nv_to_khr.py); the attention uses the same shape as the GEMM.
+// KHR first: the vendor-neutral extension, and on the H100 ~7% faster end to end than NV
+// (bench/RESULTS.md, 2026-11-23). The KHR shaders exist only as 16x8x16 with f32 accumulators
+// (see cmake/coopmat_nv_to_khr.py); the attention uses the same shape as the GEMM.
 void choose_linear_path(Context& ctx) {
   const Caps& c = ctx.caps;
   ctx.coopmat_variant.clear();
