@@ -16,13 +16,11 @@ Variants (per cell, timed):
 Prints one machine-readable line per variant: "RESULT pytorch variant=... key=value ...".
 """
 import argparse
-import ctypes
 import json
 import math
 import os
 import statistics
 import sys
-import time
 
 import numpy as np
 import torch
@@ -30,19 +28,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
 import uce_reference as ref  # noqa: E402
-
-
-def openblas_core():
-    """The core of the OpenBLAS that torch is linked against (the same shared object is returned
-    by dlopen when torch already loaded it)."""
-    for name in ("libopenblas.so.0", "libopenblas.so"):
-        try:
-            lib = ctypes.CDLL(name)
-            lib.openblas_get_corename.restype = ctypes.c_char_p
-            return lib.openblas_get_corename().decode()
-        except (OSError, AttributeError):
-            continue
-    return "?"
+from torch_timing import openblas_core, time_calls  # noqa: E402  (bench/, the script's own folder)
 
 
 def load_model(model_dir, threads):
@@ -72,19 +58,6 @@ def cached_token_cell(model, projected, mask):
     out = model.transformer_encoder(src, src_key_padding_mask=(1 - mask))
     gene_out = model.decoder(out)
     return nn.functional.normalize(gene_out[0, :, :], dim=1)
-
-
-def time_cells(fn, cells, warmup):
-    """Wall seconds per cell, and the process CPU seconds (all threads) of the timed cells."""
-    for _ in range(warmup):
-        fn()
-    t = []
-    c0 = time.process_time()
-    for _ in range(cells):
-        t0 = time.perf_counter()
-        fn()
-        t.append(time.perf_counter() - t0)
-    return t, time.process_time() - c0
 
 
 def main():
@@ -121,7 +94,7 @@ def main():
         fns = {"official": lambda: official_cell(model, tokens, mask),
                "cached-tokens": lambda: cached_token_cell(model, projected, mask)}
         for v in variants:
-            t, cpu = time_cells(fns[v], a.cells, a.warmup)
+            t, cpu, _ = time_calls(fns[v], a.cells, a.warmup)
             med = statistics.median(t)
             cpu_per_cell = cpu / len(t)
             print(f"{v}: per cell median {med:.4f} s (min {min(t):.4f}, max {max(t):.4f}, {len(t)} cells), "

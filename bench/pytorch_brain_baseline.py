@@ -18,13 +18,11 @@ the encoder on all n rows, the output projector and L2 norm of the CLS row. The 
 run. Prints "RESULT pytorch key=value ..." (per-cell = call / batch).
 """
 import argparse
-import ctypes
 import json
 import os
 import statistics
 import struct
 import sys
-import time
 
 import numpy as np
 import torch
@@ -32,17 +30,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
 import uce_brain_reference as ref  # noqa: E402
-
-
-def openblas_core():
-    for name in ("libopenblas.so.0", "libopenblas.so"):
-        try:
-            lib = ctypes.CDLL(name)
-            lib.openblas_get_corename.restype = ctypes.c_char_p
-            return lib.openblas_get_corename().decode()
-        except (OSError, AttributeError):
-            continue
-    return "?"
+from torch_timing import openblas_core, time_calls  # noqa: E402  (bench/, the script's own folder)
 
 
 def read_safetensors(path):
@@ -102,15 +90,7 @@ def main():
             return out
 
         calls = (a.cells + a.batch - 1) // a.batch
-        for _ in range(a.warmup):
-            call()
-        times, cpu = [], 0.0
-        for _ in range(calls):
-            c0 = time.process_time()
-            t0 = time.perf_counter()
-            emb = call()
-            times.append((time.perf_counter() - t0) / a.batch)
-            cpu += time.process_time() - c0
+        times, cpu, emb = time_calls(call, calls, a.warmup, cells_per_call=a.batch)
     assert torch.isfinite(emb).all()
     print("embedding[0][:6]: " + " ".join(f"{v:.6f}" for v in emb[0, :6].tolist()))
     med = statistics.median(times)

@@ -21,7 +21,4 @@ bool add_rows_pe(const uce_op& op, std::string& why);
 bool segment_mean(const uce_op& op, std::string& why);
 bool copy(const uce_op& op, std::string& why);
 
-// Epilogue shared by LINEAR: dst_row[c] = act(dst_row[c] + bias[c]) over `cols` elements.
-void bias_activation_row(float* dst_row, const float* bias, int64_t cols, int activation);
-
 }  // namespace uce::blas

@@ -15,6 +15,7 @@
 
 #include <cstring>
 
+#include "blas_gelu.hpp"
 #include "blas_kernels.hpp"
 #include "uce/half.hpp"
 
@@ -63,7 +64,7 @@ void gemm_block(const GemmArgs& a, int64_t r0, int64_t r1, int64_t c0, int64_t c
               static_cast<blasint>(a.k), 1.0f, a.x + r0 * a.ldx, static_cast<blasint>(a.ldx), a.w + c0 * a.ldw,
               static_cast<blasint>(a.ldw), bias ? 1.0f : 0.0f, c, static_cast<blasint>(a.ldc));
   if (a.activation != UCE_ACT_NONE)
-    for (int64_t r = 0; r < rows; ++r) bias_activation_row(c + r * a.ldc, nullptr, cols, a.activation);
+    for (int64_t r = 0; r < rows; ++r) bias_activation_span(c + r * a.ldc, nullptr, cols, a.activation);
 }
 
 }  // namespace
@@ -81,7 +82,7 @@ bool linear(Context& ctx, const uce_op& op, std::string&) {
   if (k == 0) {  // empty sum: sgemm would reject lda = 0; the product is zero
     for (int64_t r = 0; r < n; ++r) std::memset(dst + r * ldc, 0, static_cast<size_t>(m) * sizeof(float));
     if (bias || op.activation != UCE_ACT_NONE)
-      for (int64_t r = 0; r < n; ++r) bias_activation_row(dst + r * ldc, bias, m, op.activation);
+      for (int64_t r = 0; r < n; ++r) bias_activation_span(dst + r * ldc, bias, m, op.activation);
     return true;
   }
   std::unique_lock<std::mutex> lock(ctx.weight_scratch_mutex, std::defer_lock);

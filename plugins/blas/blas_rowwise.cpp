@@ -14,15 +14,6 @@
 namespace uce::blas {
 namespace {
 
-void apply_activation_row(float* y, int64_t cols, int activation) {
-  if (activation == UCE_ACT_RELU) {
-#pragma omp simd
-    for (int64_t c = 0; c < cols; ++c) y[c] = y[c] > 0.0f ? y[c] : 0.0f;
-  } else if (activation == UCE_ACT_GELU) {
-    gelu_span(y, y, cols);  // vectorised erf (blas_gelu.hpp)
-  }
-}
-
 // Converts one row of a f32/f16/bf16 tensor to f32.
 void load_row_f32(const void* src, int dtype, int64_t cols, float* out) {
   if (dtype == UCE_F32) {
@@ -49,10 +40,6 @@ void store_row_from_f32(const float* in, int dtype, int64_t cols, void* dst) {
 }
 
 }  // namespace
-
-void bias_activation_row(float* dst_row, const float* bias, int64_t cols, int activation) {
-  bias_activation_span(dst_row, bias, cols, activation);
-}
 
 bool layernorm(const uce_op& op, std::string&) {
   const uce_tensor* x = src(op, 0);
@@ -88,7 +75,7 @@ bool layernorm(const uce_op& op, std::string&) {
       float* y = row<float>(op.dst, r);
 #pragma omp simd
       for (int64_t c = 0; c < d; ++c) y[c] = (v[c] - mean_f) * inv_std * gamma[c] + beta[c];
-      apply_activation_row(y, d, op.activation);
+      bias_activation_span(y, nullptr, d, op.activation);  // no bias: the activation alone
       if (scale != 1.0f) {
 #pragma omp simd
         for (int64_t c = 0; c < d; ++c) y[c] *= scale;

@@ -67,7 +67,10 @@ Status scan_counts(const RunConfig& c, PreparedRun& run, const LogLine& log) {
   const int64_t non_integer = checker.non_integer().count, negative = checker.negative().count,
                 not_finite = checker.not_finite().count;
   run.bad_values = non_integer + negative + not_finite;
-  if (run.bad_values > 0) {
+  if (!checker.clean()) {
+    // Not CountChecker::summary()/verdict(): uce-run's line gives every count, zeros included
+    // ("5 non-integer, 0 negative, 0 NaN/infinite"), names the config key that refuses, and says
+    // what the run does with each kind; tests/run/test_bad_input.py pins that wording.
     const std::string msg = c.input.path + ": " + c.input.counts + ": counts are not raw integer counts (" + std::to_string(non_integer) +
                             " non-integer, " + std::to_string(negative) + " negative, " + std::to_string(not_finite) +
                             " NaN/infinite values); UCE needs raw counts — pass counts = \"raw/X\" or a counts layer";

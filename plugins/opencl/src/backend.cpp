@@ -26,7 +26,6 @@ const char* program_source(const std::string& program) {
   if (program == "rownorm") return kernels::rownorm_cl;
   if (program == "gemm") return kernels::gemm_cl;
   if (program == "attention") return kernels::attention_cl;
-  if (program == "attention_tiled") return kernels::attention_tiled_cl;
   if (program == "attention_tiled2") return kernels::attention_tiled2_cl;
   return nullptr;
 }
@@ -93,9 +92,8 @@ ClStatus Backend::open(const uce_backend_options& options, std::unique_ptr<Backe
   const char* pad = std::getenv("UCE_OPENCL_CLBLAST_PAD");
   b->clblast_pad_ = !(pad && std::string(pad) == "0");
   const char* attn = std::getenv("UCE_OPENCL_ATTENTION");
-  // simple = attention.cl, tiled = attention_tiled.cl, else the default (attention_tiled2.cl).
+  // simple = always attention.cl, else the default (attention_tiled2.cl where it applies).
   if (attn && std::string(attn) == "simple") b->attention_forced_ = AttentionKernel::kSimple;
-  if (attn && std::string(attn) == "tiled") b->attention_forced_ = AttentionKernel::kTiled;
   b->load_gemm_choices();
   b->log(UCE_LOG_INFO, "opencl: opened " + b->describe());
   *out = std::move(b);

@@ -48,8 +48,9 @@ struct View {
   int dtype = 0;
 };
 
-// The fused ATTENTION kernels (head dim 64 can use either tiled one; other dims run kSimple).
-enum class AttentionKernel { kAuto = -1, kSimple = 0, kTiled = 1, kTiled2 = 2 };
+// The fused ATTENTION kernels: kTiled2 (attention_tiled2.cl) for head dim 64, kSimple
+// (attention.cl) for every other shape and device.
+enum class AttentionKernel { kAuto = -1, kSimple = 0, kTiled2 = 2 };
 
 // Device limits that op validation needs.
 struct DeviceCaps {
@@ -96,14 +97,14 @@ class Backend {
   bool last_clblast_scratch() const { return last_clblast_scratch_; }
   bool is_gpu() const { return is_gpu_; }
   // ATTENTION kernel: attention_tiled2.cl where it applies (head dim 64, 128 work-items,
-  // 36 KiB local memory), else attention.cl. UCE_OPENCL_ATTENTION=simple|tiled or these
-  // switches force attention.cl / attention_tiled.cl (tests, before/after measurements);
-  // a tiled kernel forced where it does not apply falls back to attention.cl.
+  // 36 KiB local memory), else attention.cl. UCE_OPENCL_ATTENTION=simple or these switches
+  // force attention.cl (tests, before/after measurements); kTiled2 forced where it does not
+  // apply falls back to attention.cl.
   void force_simple_attention(bool on) {
     attention_forced_ = on ? AttentionKernel::kSimple : AttentionKernel::kAuto;
   }
   void force_attention(AttentionKernel k) { attention_forced_ = k; }
-  // Whether the last ATTENTION ran a tiled kernel (either), and which kernel it ran.
+  // Whether the last ATTENTION ran the tiled kernel, and which kernel it ran.
   bool last_attention_tiled() const { return last_attention_ != AttentionKernel::kSimple; }
   AttentionKernel last_attention() const { return last_attention_; }
 

@@ -133,19 +133,13 @@ ClStatus Backend::run_attention(const uce_op& op) {
   if (n_q == 0 || dm == 0) return ClStatus::success();
   const int hd = int(dm / heads);
   const AttentionTiles tiles = attention_tiles(hd, caps_.max_work_group);
-  // The tiled kernels: head dim 64 only, 128 work-items; attention_tiled.cl needs ~44 KiB of
-  // local memory, attention_tiled2.cl ~36 KiB.
-  constexpr size_t kTiledLocal = 44 * 1024, kTiled2Local = 36 * 1024;
-  const bool hd64 = hd == 64 && caps_.max_work_group >= 128;
-  AttentionKernel which = AttentionKernel::kSimple;
-  if (attention_forced_ == AttentionKernel::kTiled) {
-    if (hd64 && caps_.local_mem >= kTiledLocal) which = AttentionKernel::kTiled;
-  } else if (attention_forced_ != AttentionKernel::kSimple) {
-    if (hd64 && caps_.local_mem >= kTiled2Local) which = AttentionKernel::kTiled2;
-  }
-  last_attention_ = which;
-  const bool tiled = which != AttentionKernel::kSimple;
-  const char* tiled_name = which == AttentionKernel::kTiled2 ? "attention_tiled2" : "attention_tiled";
+  // The tiled kernel (attention_tiled2.cl): head dim 64 only, 128 work-items, ~36 KiB of local
+  // memory; every other shape or device runs attention.cl.
+  constexpr size_t kTiled2Local = 36 * 1024;
+  const bool tiled = attention_forced_ != AttentionKernel::kSimple && hd == 64 &&
+                     caps_.max_work_group >= 128 && caps_.local_mem >= kTiled2Local;
+  last_attention_ = tiled ? AttentionKernel::kTiled2 : AttentionKernel::kSimple;
+  const char* tiled_name = "attention_tiled2";
   cl_kernel k = nullptr;
   if (tiled) {
     UCE_CL_TRY(kernel(tiled_name, "", tiled_name, &k));
