@@ -70,6 +70,23 @@ std::size_t first_outside<uint64_t>(const uint64_t* src, std::size_t n, int64_t 
 
 }  // namespace
 
+hid_t NumericColumn::native_type(Stored t) {
+  switch (t) {
+    case Stored::F32: return H5T_NATIVE_FLOAT;
+    case Stored::F64: return H5T_NATIVE_DOUBLE;
+    case Stored::I8: return H5T_NATIVE_INT8;
+    case Stored::I16: return H5T_NATIVE_INT16;
+    case Stored::I32: return H5T_NATIVE_INT32;
+    case Stored::I64: return H5T_NATIVE_INT64;
+    case Stored::U8: return H5T_NATIVE_UINT8;
+    case Stored::U16: return H5T_NATIVE_UINT16;
+    case Stored::U32: return H5T_NATIVE_UINT32;
+    case Stored::U64: return H5T_NATIVE_UINT64;
+    case Stored::Other: break;
+  }
+  return H5I_INVALID_HID;
+}
+
 Result<NumericColumn> NumericColumn::open(hid_t group, const char* name, const std::string& what,
                                           int64_t piece_bytes) {
   using R = Result<NumericColumn>;
@@ -122,17 +139,33 @@ Result<NumericColumn> NumericColumn::open(hid_t group, const char* name, const s
   hsize_t len = 0;
   H5Sget_simple_extent_dims(c.file_space_.get(), &len, nullptr);
   c.length_ = static_cast<int64_t>(len);
+  // Raw reads: the stored type must be the native one bit for bit (size and byte order).
+  if (c.stored_ == Stored::Other || c.filtered_)
+    c.raw_refused_ = c.filtered_ ? "filtered" : "element type handled by HDF5";
+  else if (H5Tget_order(type.get()) != H5Tget_order(native_type(c.stored_)))
+    c.raw_refused_ = "non-native byte order";
+  else
+    c.raw_ = raw_layout(c.dset_.get(), c.length_, size, &c.raw_refused_);
+  c.elem_size_ = size;
   const int64_t elem = static_cast<int64_t>(std::max<std::size_t>(size, 1));
   const int64_t want = std::max<int64_t>(1, piece_bytes / elem);
   c.piece_elems_ = chunk_elems > 0 ? chunk_elems * std::max<int64_t>(1, want / chunk_elems) : want;
   return c;
 }
 
-Status NumericColumn::read_raw(int64_t begin, int64_t count, hid_t memtype, void* out) {
+Status NumericColumn::read_raw(int64_t begin, int64_t count, Stored as, void* out) {
   if (count == 0) return Status::ok();
   if (begin < 0 || count < 0 || begin + count > length_)
     return Status::error(what_ + ": range [" + std::to_string(begin) + ", " + std::to_string(begin + count) +
                          ") outside the dataset's " + std::to_string(length_) + " entries");
+  // No HDF5 call on this path (not even an H5T_NATIVE_* macro, which calls H5open): it may run
+  // on a second thread beside another raw column (CountsMatrix::read_csr).
+  if (raw_ && as == stored_) {
+    std::string error;
+    if (!read_extents(*raw_, begin, count, elem_size_, out, &error)) return Status::error(what_ + ": " + error);
+    return Status::ok();
+  }
+  const hid_t memtype = native_type(as);
   const hsize_t start = static_cast<hsize_t>(begin), n = static_cast<hsize_t>(count);
   if (H5Sselect_hyperslab(file_space_.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr) < 0)
     return Status::error(what_ + ": cannot select range");
@@ -143,7 +176,7 @@ Status NumericColumn::read_raw(int64_t begin, int64_t count, hid_t memtype, void
 }
 
 template <typename Src, typename Convert>
-Status NumericColumn::read_pieces(int64_t begin, int64_t count, hid_t memtype, Convert&& convert) {
+Status NumericColumn::read_pieces(int64_t begin, int64_t count, Stored as, Convert&& convert) {
   Src* const stage = reinterpret_cast<Src*>(
       staging_.ensure(static_cast<std::size_t>(std::min(piece_elems_, std::max<int64_t>(count, 1))) * sizeof(Src)));
   if (!stage) return Status::error(what_ + ": out of memory for the staging buffer");
@@ -153,7 +186,7 @@ Status NumericColumn::read_pieces(int64_t begin, int64_t count, hid_t memtype, C
     // Up to the next multiple of piece_elems_ (a chunk boundary for chunked datasets).
     const int64_t piece_end = std::min(end, (at / piece_elems_ + 1) * piece_elems_);
     const int64_t n = piece_end - at;
-    Status st = read_raw(at, n, memtype, stage);
+    Status st = read_raw(at, n, as, stage);
     if (!st) return st;
     st = convert(static_cast<const Src*>(stage), static_cast<std::size_t>(n), at - begin);
     if (!st) return st;
@@ -163,28 +196,28 @@ Status NumericColumn::read_pieces(int64_t begin, int64_t count, hid_t memtype, C
 }
 
 Status NumericColumn::read_doubles(int64_t begin, int64_t count, double* out) {
-  auto to_double = [&](hid_t memtype, auto tag) {
+  auto to_double = [&](Stored as, auto tag) {
     using Src = decltype(tag);
-    return read_pieces<Src>(begin, count, memtype, [out](const Src* src, std::size_t n, int64_t at) {
+    return read_pieces<Src>(begin, count, as, [out](const Src* src, std::size_t n, int64_t at) {
       double* const dst = out + at;
       for (std::size_t k = 0; k < n; ++k) dst[k] = static_cast<double>(src[k]);
       return Status::ok();
     });
   };
   switch (stored_) {
-    case Stored::F64: return read_raw(begin, count, H5T_NATIVE_DOUBLE, out);
-    case Stored::F32: return to_double(H5T_NATIVE_FLOAT, float{});
-    case Stored::I8: return to_double(H5T_NATIVE_INT8, int8_t{});
-    case Stored::I16: return to_double(H5T_NATIVE_INT16, int16_t{});
-    case Stored::I32: return to_double(H5T_NATIVE_INT32, int32_t{});
-    case Stored::I64: return to_double(H5T_NATIVE_INT64, int64_t{});
-    case Stored::U8: return to_double(H5T_NATIVE_UINT8, uint8_t{});
-    case Stored::U16: return to_double(H5T_NATIVE_UINT16, uint16_t{});
-    case Stored::U32: return to_double(H5T_NATIVE_UINT32, uint32_t{});
-    case Stored::U64: return to_double(H5T_NATIVE_UINT64, uint64_t{});
+    case Stored::F64: return read_raw(begin, count, Stored::F64, out);
+    case Stored::F32: return to_double(Stored::F32, float{});
+    case Stored::I8: return to_double(Stored::I8, int8_t{});
+    case Stored::I16: return to_double(Stored::I16, int16_t{});
+    case Stored::I32: return to_double(Stored::I32, int32_t{});
+    case Stored::I64: return to_double(Stored::I64, int64_t{});
+    case Stored::U8: return to_double(Stored::U8, uint8_t{});
+    case Stored::U16: return to_double(Stored::U16, uint16_t{});
+    case Stored::U32: return to_double(Stored::U32, uint32_t{});
+    case Stored::U64: return to_double(Stored::U64, uint64_t{});
     case Stored::Other: break;
   }
-  return read_raw(begin, count, H5T_NATIVE_DOUBLE, out);  // HDF5 converts
+  return read_raw(begin, count, Stored::F64, out);  // HDF5 converts
 }
 
 Status NumericColumn::read_indices(int64_t begin, int64_t count, int32_t* out, int64_t limit,
@@ -193,9 +226,9 @@ Status NumericColumn::read_indices(int64_t begin, int64_t count, int32_t* out, i
     return Status::error(what_ + "[" + std::to_string(pos) + "] = " + value + " outside [0, " +
                          std::to_string(limit) + ") (" + limit_name + ")");
   };
-  auto to_int32 = [&](hid_t memtype, auto tag) {
+  auto to_int32 = [&](Stored as, auto tag) {
     using Src = decltype(tag);
-    return read_pieces<Src>(begin, count, memtype, [&](const Src* src, std::size_t n, int64_t at) {
+    return read_pieces<Src>(begin, count, as, [&](const Src* src, std::size_t n, int64_t at) {
       const std::size_t k = first_outside(src, n, limit);
       if (k < n) return outside(begin + at + static_cast<int64_t>(k), std::to_string(src[k]));
       int32_t* const dst = out + at;  // every value is in [0, limit) with limit <= INT32_MAX + 1
@@ -204,19 +237,19 @@ Status NumericColumn::read_indices(int64_t begin, int64_t count, int32_t* out, i
     });
   };
   switch (stored_) {
-    case Stored::I8: return to_int32(H5T_NATIVE_INT8, int8_t{});
-    case Stored::I16: return to_int32(H5T_NATIVE_INT16, int16_t{});
-    case Stored::I64: return to_int32(H5T_NATIVE_INT64, int64_t{});
-    case Stored::U8: return to_int32(H5T_NATIVE_UINT8, uint8_t{});
-    case Stored::U16: return to_int32(H5T_NATIVE_UINT16, uint16_t{});
-    case Stored::U32: return to_int32(H5T_NATIVE_UINT32, uint32_t{});
-    case Stored::U64: return to_int32(H5T_NATIVE_UINT64, uint64_t{});
+    case Stored::I8: return to_int32(Stored::I8, int8_t{});
+    case Stored::I16: return to_int32(Stored::I16, int16_t{});
+    case Stored::I64: return to_int32(Stored::I64, int64_t{});
+    case Stored::U8: return to_int32(Stored::U8, uint8_t{});
+    case Stored::U16: return to_int32(Stored::U16, uint16_t{});
+    case Stored::U32: return to_int32(Stored::U32, uint32_t{});
+    case Stored::U64: return to_int32(Stored::U64, uint64_t{});
     default: break;
   }
   // int32 (the usual case: no conversion, straight into the output) and anything else that is not
   // an integer type listed above (HDF5 converts to int32; out-of-range values saturate and are
   // caught by the check).
-  Status st = read_raw(begin, count, H5T_NATIVE_INT32, out);
+  Status st = read_raw(begin, count, Stored::I32, out);
   if (!st) return st;
   const auto n = static_cast<std::size_t>(count);
   const std::size_t k = first_outside(out, n, limit);

@@ -11,6 +11,10 @@
 // so HDF5 reads fully selected chunks directly into our buffer; filtered (compressed) datasets
 // keep HDF5's default cache, which they need for decompression.
 //
+// Unfiltered datasets in native byte order are read with pread() at the file offsets listed once
+// at open (h5_raw_extents.hpp: no HDF5 work per chunk, and no HDF5 lock, so two columns can be
+// read at the same time from two threads); anything else goes through H5Dread as described.
+//
 // Stored types handled: IEEE float32/float64 and 8/16/32/64-bit signed/unsigned integers, either
 // byte order (a non-native order is swapped by HDF5 as before). Anything else falls back to
 // HDF5's own conversion, as the reader did before.
@@ -18,10 +22,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "h5_handle.hpp"
+#include "h5_raw_extents.hpp"
 #include "uce/status.hpp"
 
 namespace uce::h5 {
@@ -97,18 +103,28 @@ class NumericColumn {
 
   hid_t id() const { return dset_.get(); }
   bool filtered() const { return filtered_; }
+  // True when reads bypass HDF5 (pread at listed offsets): safe to run beside another such column.
+  bool raw() const { return raw_.has_value(); }
+  // Why reads go through HDF5 (empty when raw()).
+  const std::string& raw_refused() const { return raw_refused_; }
 
  private:
   enum class Stored { F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Other };
 
-  Status read_raw(int64_t begin, int64_t count, hid_t memtype, void* out);
+  // The H5T_NATIVE_* type of t (H5I_INVALID_HID for Other).
+  static hid_t native_type(Stored t);
+  // Elements as the native type `as` (raw when as == the stored type; else HDF5 converts).
+  Status read_raw(int64_t begin, int64_t count, Stored as, void* out);
   // Reads in pieces of the stored type Src into staging and hands each piece to convert(src, n, at).
   template <typename Src, typename Convert>
-  Status read_pieces(int64_t begin, int64_t count, hid_t memtype, Convert&& convert);
+  Status read_pieces(int64_t begin, int64_t count, Stored as, Convert&& convert);
 
   Hid dset_;
   Hid file_space_;
   Stored stored_ = Stored::Other;
+  std::size_t elem_size_ = 0;  // bytes per stored element
+  std::optional<RawLayout> raw_;
+  std::string raw_refused_;
   bool filtered_ = false;
   int64_t length_ = 0;
   int64_t piece_elems_ = 0;  // staging piece, a whole number of chunks for chunked datasets

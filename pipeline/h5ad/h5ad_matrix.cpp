@@ -1,9 +1,21 @@
 #include "h5ad_matrix.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <thread>
 
 namespace uce::h5ad {
 namespace {
+
+// Below this many stored values a row range is read on one thread (a thread start costs more).
+// UCE_H5AD_PARALLEL_FROM overrides it (tests run the small fixtures through the two-thread path).
+int64_t parallel_from() {
+  static const int64_t from = [] {
+    const char* v = std::getenv("UCE_H5AD_PARALLEL_FROM");
+    return v && *v ? std::max<int64_t>(0, std::atoll(v)) : int64_t{1} << 16;
+  }();
+  return from;
+}
 
 using h5::Hid;
 using h5::ObjKind;
@@ -114,7 +126,7 @@ Result<CountsMatrix> CountsMatrix::open(hid_t file, const std::string& file_name
                       "(it holds: " + join(h5::child_names(g)) + ")");
   }
   if (m.kind_ == Kind::Csr) {
-    // Before data_/indices_ are opened: see NumericColumn::open.
+    // The columns are the only handles of data and indices (see NumericColumn::open).
     // Staging pieces of ~1 MiB (large enough that H5Dread's per-call cost is negligible, small
     // enough that a converted piece is still in cache), never above a quarter of max_chunk_bytes.
     const int64_t piece_bytes = std::clamp<int64_t>(max_chunk_bytes / 4, 1, int64_t{1} << 20);
@@ -124,12 +136,17 @@ Result<CountsMatrix> CountsMatrix::open(hid_t file, const std::string& file_name
     if (!indices_col) return indices_col.status();
     m.csr_data_ = data_col.take();
     m.csr_indices_ = indices_col.take();
+  } else {
+    // CSC reads them through HDF5's own conversion (build_csc_window).
+    m.data_ = Hid(H5Dopen2(g, "data", H5P_DEFAULT));
+    m.indices_ = Hid(H5Dopen2(g, "indices", H5P_DEFAULT));
   }
-  m.data_ = Hid(H5Dopen2(g, "data", H5P_DEFAULT));
-  m.indices_ = Hid(H5Dopen2(g, "indices", H5P_DEFAULT));
   m.indptr_ = Hid(H5Dopen2(g, "indptr", H5P_DEFAULT));
-  Hid data_type(H5Dget_type(m.data_.get()));
-  Hid indices_type(H5Dget_type(m.indices_.get()));
+  // The checks below look at the handles the reads will use: each dataset is opened once.
+  const hid_t data_id = m.kind_ == Kind::Csr ? m.csr_data_.id() : m.data_.get();
+  const hid_t indices_id = m.kind_ == Kind::Csr ? m.csr_indices_.id() : m.indices_.get();
+  Hid data_type(H5Dget_type(data_id));
+  Hid indices_type(H5Dget_type(indices_id));
   Hid indptr_type(H5Dget_type(m.indptr_.get()));
   if (!is_number(data_type.get()))
     return R::error(m.where("data") + " holds " + type_name(data_type.get()) +
@@ -137,8 +154,8 @@ Result<CountsMatrix> CountsMatrix::open(hid_t file, const std::string& file_name
   if (H5Tget_class(indices_type.get()) != H5T_INTEGER || H5Tget_class(indptr_type.get()) != H5T_INTEGER)
     return R::error(m.where("") + ": indices/indptr hold " + type_name(indices_type.get()) + "/" +
                     type_name(indptr_type.get()) + "; expected integers");
-  auto data_dims = h5::dataset_dims(m.data_.get());
-  auto indices_dims = h5::dataset_dims(m.indices_.get());
+  auto data_dims = h5::dataset_dims(data_id);
+  auto indices_dims = h5::dataset_dims(indices_id);
   auto indptr_dims = h5::dataset_dims(m.indptr_.get());
   if (data_dims.size() != 1 || indices_dims.size() != 1 || indptr_dims.size() != 1)
     return R::error(m.where("") + ": data, indices and indptr must be 1-D");
@@ -227,10 +244,22 @@ Status CountsMatrix::read_csr(int64_t b, int64_t e, CsrView& out) {
   if (!values || !indices)
     return Status::error(where("") + ": out of memory for " + std::to_string(count) + " values of rows [" +
                          std::to_string(b) + ", " + std::to_string(e) + "); lower chunk_rows");
-  st = csr_data_.read_doubles(p0, count, values);
-  if (!st) return st;
-  st = csr_indices_.read_indices(p0, count, indices, n_var_, "n_var from the shape attribute");
-  if (!st) return st;
+  auto read_indices = [&] { return csr_indices_.read_indices(p0, count, indices, n_var_, "n_var from the shape attribute"); };
+  if (csr_data_.raw() && csr_indices_.raw() && count >= parallel_from()) {
+    // Both columns are read with pread at listed offsets, no HDF5 call: the two streams (and their
+    // conversions) run at once, on this thread and one more (bench/RESULTS.md, issue #3).
+    Status indices_st = Status::ok();
+    std::thread indices_reader([&] { indices_st = read_indices(); });
+    st = csr_data_.read_doubles(p0, count, values);
+    indices_reader.join();
+    if (!st) return st;
+    if (!indices_st) return indices_st;
+  } else {
+    st = csr_data_.read_doubles(p0, count, values);
+    if (!st) return st;
+    st = read_indices();
+    if (!st) return st;
+  }
   out = CsrView{n, out_indptr_.data(), indices, values};
   return Status::ok();
 }

@@ -71,7 +71,8 @@ class CountsMatrix {
   int64_t nnz_ = 0;
   int64_t max_chunk_bytes_ = 0;
   h5::Hid dense_;
-  h5::Hid data_, indices_, indptr_;
+  h5::Hid indptr_;
+  h5::Hid data_, indices_;  // CSC only (CSR reads them through csr_data_ / csr_indices_)
   // Output storage of the last read_rows.
   std::vector<int64_t> out_indptr_;
   std::vector<int32_t> out_indices_;
