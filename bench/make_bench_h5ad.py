@@ -53,16 +53,22 @@ def synthetic_batches(rng, cells, genes, nnz):
         yield b, idx, val, keep.sum(axis=1)
 
 
+def csr_group(f, a):
+    """The anndata root attributes and an empty X group of a cells x genes CSR matrix."""
+    f.attrs["encoding-type"] = "anndata"
+    f.attrs["encoding-version"] = "0.1.0"
+    X = f.create_group("X")
+    X.attrs["encoding-type"] = "csr_matrix"
+    X.attrs["encoding-version"] = "0.1.0"
+    X.attrs["shape"] = np.array([a.cells, a.genes], dtype=np.int64)
+    return X
+
+
 def write_batched(a, rng):
     """h5py, growing datasets with 1 MiB chunks, 2,000 cells per append (small memory)."""
     value_sum, index_sum, at = 0.0, 0, 0
     with h5py.File(a.out, "w") as f:
-        f.attrs["encoding-type"] = "anndata"
-        f.attrs["encoding-version"] = "0.1.0"
-        X = f.create_group("X")
-        X.attrs["encoding-type"] = "csr_matrix"
-        X.attrs["encoding-version"] = "0.1.0"
-        X.attrs["shape"] = np.array([a.cells, a.genes], dtype=np.int64)
+        X = csr_group(f, a)
         data = X.create_dataset("data", shape=(0,), maxshape=(None,), dtype=np.float32, chunks=(1 << 18,))
         indices = X.create_dataset("indices", shape=(0,), maxshape=(None,), dtype=np.int32, chunks=(1 << 18,))
         indptr = np.zeros(a.cells + 1, dtype=np.int64)
@@ -114,12 +120,7 @@ def write_contiguous(a, rng):
     """Each X dataset one contiguous h5py dataset (no chunks), written in one call."""
     data, indices, indptr = whole_matrix(a, rng)
     with h5py.File(a.out, "w") as f:
-        f.attrs["encoding-type"] = "anndata"
-        f.attrs["encoding-version"] = "0.1.0"
-        X = f.create_group("X")
-        X.attrs["encoding-type"] = "csr_matrix"
-        X.attrs["encoding-version"] = "0.1.0"
-        X.attrs["shape"] = np.array([a.cells, a.genes], dtype=np.int64)
+        X = csr_group(f, a)
         X.create_dataset("data", data=data)
         X.create_dataset("indices", data=indices)
         X.create_dataset("indptr", data=indptr)
