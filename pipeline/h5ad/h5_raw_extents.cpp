@@ -18,6 +18,7 @@ namespace {
 constexpr unsigned char kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
 constexpr uint16_t kMsgLayout = 0x0008, kMsgFilters = 0x000B, kMsgContinuation = 0x0010;
 constexpr int kMaxHeaderBlocks = 64;         // continuation blocks of one object header
+constexpr uint64_t kMaxHeaderBlockBytes = uint64_t{1} << 20;  // a dataset's header is a few hundred bytes
 constexpr uint32_t kMaxNodeEntries = 65535;  // the on-disk field is 16 bits anyway
 
 // Records why raw reading is not used; returns `fallback` (nullopt or false) for a one-line return.
@@ -122,6 +123,7 @@ std::optional<ChunkedLayout> read_layout_message(const FileBytes& f, uint64_t he
   for (std::size_t bi = 0; bi < blocks.size() && seen < n_messages; ++bi) {
     if (bi >= kMaxHeaderBlocks) return refuse("too many object header blocks");
     const Block blk = blocks[bi];
+    if (blk.length > kMaxHeaderBlockBytes) return refuse("object header block of " + std::to_string(blk.length) + " bytes");
     std::vector<unsigned char> body;
     if (!f.read(blk.at, static_cast<std::size_t>(blk.length), &body))
       return refuse("object header block outside the file");
