@@ -31,9 +31,7 @@ using uce::Status;
 
 struct Options {
   BackendArgs b;
-  std::string model, sentence;
-  int cells = 8, batch = 1, warmup = 1, sgemm_repeats = 3;
-  bool sgemm = true;
+  ModelRunArgs run{3};
 };
 
 const char* kUsage =
@@ -43,19 +41,8 @@ const char* kUsage =
 bool parse(int argc, char** argv, Options& o, std::string& err) {
   OptionParser p;
   o.b.add_to(p);
-  p.text("--model", &o.model);
-  p.text("--sentence", &o.sentence);
-  p.integer("--cells", &o.cells);
-  p.integer("--batch", &o.batch);
-  p.integer("--warmup", &o.warmup);
-  p.integer("--sgemm-repeats", &o.sgemm_repeats);
-  p.flag("--no-sgemm", &o.sgemm, false);
-  if (!p.parse(argc, argv, err)) return false;
-  if (o.model.empty()) return err = "--model DIR is required", false;
-  if (o.cells < 1 || o.batch < 1) return err = "--cells and --batch must be >= 1", false;
-  if (o.sgemm_repeats < 1) o.sgemm = false;
-  if (o.sentence.empty()) o.sentence = o.model + "/sentence.npy";
-  return true;
+  o.run.add_to(p);
+  return p.parse(argc, argv, err) && o.run.check(err);
 }
 
 // Matrix-product FLOPs (2 x multiply-adds) of one cell of n real rows. `engine`: as the cell graph
@@ -126,19 +113,19 @@ int main(int argc, char** argv) {
 
   // Model, token layout, sentence
   double t0 = now_seconds();
-  auto model = uce::BrainModel::load(uce::BrainModelOptions{o.model}, nullptr);
+  auto model = uce::BrainModel::load(uce::BrainModelOptions{o.run.model}, nullptr);
   if (!model) return fail(model.message());
   std::printf("model: %s (loaded in %.2f s)\n", (*model)->summary().c_str(), now_seconds() - t0);
   const uce::BrainDims& d = (*model)->dims();
   auto layout = uce::resolve_brain_token_layout((*model)->config(), {});
   if (!layout) return fail(layout.message());
-  auto sentence = read_npy_int64(o.sentence);
+  auto sentence = read_npy_int64(o.run.sentence);
   if (!sentence) return fail(sentence.message());
   const int64_t n = static_cast<int64_t>(sentence->size());
 
   double sgemm_gflops = 0, sgemm_per_cpu = 0;
-  if (o.sgemm) {
-    sgemm_gflops = sgemm_rate(*backend, n, d.d_model, d.d_ff, o.sgemm_repeats, sgemm_per_cpu, err);
+  if (o.run.sgemm) {
+    sgemm_gflops = sgemm_rate(*backend, n, d.d_model, d.d_ff, o.run.sgemm_repeats, sgemm_per_cpu, err);
     if (!err.empty()) return fail(err);
     std::printf("  sgemm rate (both shapes): %.1f GFLOP/s; %.1f GFLOP per CPU second\n", sgemm_gflops, sgemm_per_cpu);
   }
@@ -146,8 +133,8 @@ int main(int argc, char** argv) {
   // Runner: projects the sentence's distinct tokens once (reported separately, not per cell).
   uce::BrainRunnerOptions ro;
   ro.rules.default_order = {o.b.backend};
-  ro.max_sequences = o.batch;
-  ro.max_tokens = n * o.batch;
+  ro.max_sequences = o.run.batch;
+  ro.max_tokens = n * o.run.batch;
   ro.pad_token = layout->pad_token;
   ro.pad_length = layout->pad_length;
   t0 = now_seconds();
@@ -157,14 +144,14 @@ int main(int argc, char** argv) {
   print_token_projection(**runner, d.token_dim, d.d_model, project_s);
 
   // Forward: `batch` copies of the sentence per call; per-cell time = call / batch.
-  std::vector<const std::vector<int64_t>*> group(static_cast<size_t>(o.batch), &sentence.value());
+  std::vector<const std::vector<int64_t>*> group(static_cast<size_t>(o.run.batch), &sentence.value());
   std::vector<float> emb;
-  const int calls = (o.cells + o.batch - 1) / o.batch;
-  EmbedTimes timed = time_embed_calls(**runner, group, emb, o.warmup, calls);
+  const int calls = (o.run.cells + o.run.batch - 1) / o.run.batch;
+  EmbedTimes timed = time_embed_calls(**runner, group, emb, o.run.warmup, calls);
   if (!timed.status) return fail("embed: " + timed.status.message());
   std::vector<double>& times = timed.wall;
   const double cpu_timed = timed.cpu;
-  for (size_t c = 0; c < static_cast<size_t>(o.batch); ++c) {  // sanity: finite unit rows, all equal
+  for (size_t c = 0; c < static_cast<size_t>(o.run.batch); ++c) {  // sanity: finite unit rows, all equal
     double norm2 = 0, diff = 0;
     for (int64_t k = 0; k < d.output_dim; ++k) {
       const float v = emb[c * d.output_dim + k];
@@ -178,13 +165,13 @@ int main(int argc, char** argv) {
   std::printf("embedding[0][:6]:");
   for (int64_t k = 0; k < std::min<int64_t>(6, d.output_dim); ++k) std::printf(" %.6f", emb[k]);
   std::printf("\n");
-  for (double& t : times) t /= o.batch;
+  for (double& t : times) t /= o.run.batch;
   const Summary cell = summarize(times);
   const BrainFlops fl = brain_flops(d, n);
   const double gflops = fl.engine / cell.median * 1e-9;
-  const double cpu_per_cell = cpu_timed / (calls * o.batch);
+  const double cpu_per_cell = cpu_timed / (calls * o.run.batch);
   std::printf("forward: n = %lld, batch %d, %d cells (+%d warm-up call): per cell median %.4f s (min %.4f, max %.4f)\n",
-              static_cast<long long>(n), o.batch, calls * o.batch, o.warmup, cell.median, cell.min, cell.max);
+              static_cast<long long>(n), o.run.batch, calls * o.run.batch, o.run.warmup, cell.median, cell.min, cell.max);
   std::printf("  %.1f ms/cell; %.3f cells/s; process CPU time per cell (all threads) %.4f s (= %.2f cores busy)\n",
               cell.median * 1e3, 1.0 / cell.median, cpu_per_cell, cpu_per_cell / cell.median);
   std::printf("  %.2f GFLOP per cell as the engine runs it (layer %.2f, last CLS-only layer %.2f) = %.1f GFLOP/s; "
@@ -192,7 +179,7 @@ int main(int argc, char** argv) {
               fl.engine * 1e-9, fl.per_layer * 1e-9, fl.last_layer * 1e-9, gflops, fl.full * 1e-9);
   const double per_cpu = fl.engine / cpu_per_cell * 1e-9;
   std::printf("  %.1f GFLOP per CPU second\n", per_cpu);
-  if (o.sgemm)
+  if (o.run.sgemm)
     std::printf("  forward = %.1f%% of the sgemm rate (wall), %.1f%% per CPU second\n", 100.0 * gflops / sgemm_gflops,
                 100.0 * per_cpu / sgemm_per_cpu);
 
@@ -200,7 +187,7 @@ int main(int argc, char** argv) {
               "sec_per_cell_median=%.6f sec_per_cell_min=%.6f sec_per_cell_max=%.6f ms_per_cell=%.2f cells_per_s=%.3f "
               "cpu_sec_per_cell=%.6f gflop_per_cell=%.4f gflop_per_cell_full=%.4f forward_gflops=%.2f sgemm_gflops=%.2f "
               "forward_gflops_per_cpu_s=%.2f sgemm_gflops_per_cpu_s=%.2f project_s=%.3f\n",
-              o.b.backend.c_str(), o.b.fp16 ? 1 : 0, coretype ? coretype : "unset", o.b.threads, o.batch, calls * o.batch,
+              o.b.backend.c_str(), o.b.fp16 ? 1 : 0, coretype ? coretype : "unset", o.b.threads, o.run.batch, calls * o.run.batch,
               static_cast<long long>(n), cell.median, cell.min, cell.max, cell.median * 1e3, 1.0 / cell.median,
               cpu_per_cell, fl.engine * 1e-9, fl.full * 1e-9, gflops, sgemm_gflops, per_cpu, sgemm_per_cpu, project_s);
   return 0;

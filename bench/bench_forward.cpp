@@ -36,9 +36,9 @@ std::string core_name(const std::string& describe) {
 
 struct Options {
   BackendArgs b;
-  std::string model, sentence;
-  int cells = 8, batch = 1, warmup = 1, sgemm_repeats = 5, heads = 20;
-  bool profile = false, sgemm = true;
+  ModelRunArgs run{5};
+  int heads = 20;
+  bool profile = false;
 };
 
 const char* kUsage =
@@ -49,20 +49,10 @@ const char* kUsage =
 bool parse(int argc, char** argv, Options& o, std::string& err) {
   OptionParser p;
   o.b.add_to(p);
-  p.text("--model", &o.model);
-  p.text("--sentence", &o.sentence);
-  p.integer("--cells", &o.cells);
-  p.integer("--batch", &o.batch);
-  p.integer("--warmup", &o.warmup);
-  p.integer("--sgemm-repeats", &o.sgemm_repeats);
+  o.run.add_to(p);
   p.integer("--heads", &o.heads);
   p.flag("--profile", &o.profile);
-  p.flag("--no-sgemm", &o.sgemm, false);
-  if (!p.parse(argc, argv, err)) return false;
-  if (o.model.empty()) return err = "--model DIR is required", false;
-  if (o.cells < 1 || o.batch < 1) return err = "--cells and --batch must be >= 1", false;
-  if (o.sentence.empty()) o.sentence = o.model + "/sentence.npy";
-  return true;
+  return p.parse(argc, argv, err) && o.run.check(err);
 }
 
 // Matrix-product FLOPs (2 x multiply-adds) of one cell's forward pass as the cell graph runs it:
@@ -143,8 +133,8 @@ int main(int argc, char** argv) {
 
   // Model and sentence
   uce::UceModelOptions mo;
-  mo.checkpoint = o.model + "/model.torch";
-  mo.token_file = o.model + "/all_tokens.torch";
+  mo.checkpoint = o.run.model + "/model.torch";
+  mo.token_file = o.run.model + "/all_tokens.torch";
   mo.heads = o.heads;
   double t0 = now_seconds();
   auto model = uce::UceModel::load(mo, nullptr);
@@ -152,15 +142,15 @@ int main(int argc, char** argv) {
   const double load_s = now_seconds() - t0;
   const uce::UceDims& d = (*model)->dims();
   std::printf("model: %s (loaded in %.2f s)\n", (*model)->summary().c_str(), load_s);
-  auto sentence = read_npy_int64(o.sentence);
+  auto sentence = read_npy_int64(o.run.sentence);
   if (!sentence) return fail(sentence.message());
   const int64_t n = static_cast<int64_t>(sentence->size());
 
   // The sgemm rate at the dominant shapes, before the forward runs (and again after: the machine
   // is shared, so both are shown).
   SgemmRate sgemm_before, sgemm_after;
-  if (o.sgemm) {
-    auto s = measure_sgemm(*backend, n, d.d_model, d.d_ff, o.sgemm_repeats);
+  if (o.run.sgemm) {
+    auto s = measure_sgemm(*backend, n, d.d_model, d.d_ff, o.run.sgemm_repeats);
     if (!s) return fail(s.message());
     sgemm_before = *s;
     print_sgemm(sgemm_before, "before");
@@ -169,8 +159,8 @@ int main(int argc, char** argv) {
   // Runner: projects the sentence's distinct tokens once (reported separately, not per cell).
   uce::UceRunnerOptions ro;
   ro.rules.default_order = {o.b.backend};
-  ro.max_tokens = n * o.batch;
-  ro.max_sequences = o.batch;
+  ro.max_tokens = n * o.run.batch;
+  ro.max_sequences = o.run.batch;
   t0 = now_seconds();
   auto runner = uce::UceRunner::create(*model, {backend.get()}, *sentence, ro, nullptr);
   if (!runner) return fail(runner.message());
@@ -178,25 +168,25 @@ int main(int argc, char** argv) {
   print_token_projection(**runner, d.token_dim, d.d_model, project_s);
 
   // Forward: `batch` copies of the sentence per call (packed, no padding), per-cell time = call / batch.
-  std::vector<const std::vector<int64_t>*> group(static_cast<size_t>(o.batch), &sentence.value());
+  std::vector<const std::vector<int64_t>*> group(static_cast<size_t>(o.run.batch), &sentence.value());
   std::vector<float> emb;
-  const int calls = (o.cells + o.batch - 1) / o.batch;
-  EmbedTimes timed = time_embed_calls(**runner, group, emb, o.warmup, calls);
+  const int calls = (o.run.cells + o.run.batch - 1) / o.run.batch;
+  EmbedTimes timed = time_embed_calls(**runner, group, emb, o.run.warmup, calls);
   if (!timed.status) return fail("embed: " + timed.status.message());
   std::vector<double>& times = timed.wall;
   const double cpu_timed = timed.cpu;
-  for (size_t c = 0; c < static_cast<size_t>(o.batch); ++c) {  // sanity: finite unit rows
+  for (size_t c = 0; c < static_cast<size_t>(o.run.batch); ++c) {  // sanity: finite unit rows
     double norm2 = 0;
     for (int64_t k = 0; k < d.output_dim; ++k) norm2 += static_cast<double>(emb[c * d.output_dim + k]) * emb[c * d.output_dim + k];
     if (!std::isfinite(norm2) || std::fabs(norm2 - 1.0) > 1e-3) return fail("embedding row is not a finite unit vector");
   }
-  for (double& t : times) t /= o.batch;
+  for (double& t : times) t /= o.run.batch;
   const Summary cell = summarize(times);
   const ForwardFlops fl = forward_flops(d, n);
   const double fwd_gflops = fl.total / cell.median * 1e-9;
   std::printf("forward: n = %lld, batch %d, %d cells (+%d warm-up call): per cell median %.4f s (min %.4f, max %.4f)\n",
-              static_cast<long long>(n), o.batch, calls * o.batch, o.warmup, cell.median, cell.min, cell.max);
-  const double cpu_per_cell = cpu_timed / (calls * o.batch);
+              static_cast<long long>(n), o.run.batch, calls * o.run.batch, o.run.warmup, cell.median, cell.min, cell.max);
+  const double cpu_per_cell = cpu_timed / (calls * o.run.batch);
   std::printf("  process CPU time per cell (all threads): %.4f s (= %.2f cores busy on average)\n", cpu_per_cell,
               cpu_per_cell / cell.median);
   std::printf("  %.3f cells/s; %.2f GFLOP per cell (layer %.2f, last layer %.2f, decoder %.4f) = %.1f GFLOP/s\n",
@@ -204,8 +194,8 @@ int main(int argc, char** argv) {
 
   double sgemm_gflops = 0, sgemm_per_cpu = 0;
   const double fwd_per_cpu = fl.total / cpu_per_cell * 1e-9;
-  if (o.sgemm) {
-    auto s = measure_sgemm(*backend, n, d.d_model, d.d_ff, o.sgemm_repeats);
+  if (o.run.sgemm) {
+    auto s = measure_sgemm(*backend, n, d.d_model, d.d_ff, o.run.sgemm_repeats);
     if (!s) return fail(s.message());
     sgemm_after = *s;
     print_sgemm(sgemm_after, "after");
@@ -249,7 +239,7 @@ int main(int argc, char** argv) {
               "cpu_sec_per_cell=%.6f gflop_per_cell=%.4f forward_gflops=%.2f sgemm_gflops=%.2f forward_pct_of_sgemm=%.1f "
               "forward_gflops_per_cpu_s=%.2f sgemm_gflops_per_cpu_s=%.2f forward_pct_of_sgemm_cpu=%.1f\n",
               o.b.backend.c_str(), core_name(backend->describe()).c_str(),
-              coretype ? coretype : "unset", o.b.threads, o.batch, calls * o.batch, static_cast<long long>(n), cell.median,
+              coretype ? coretype : "unset", o.b.threads, o.run.batch, calls * o.run.batch, static_cast<long long>(n), cell.median,
               cell.min, cell.max, 1.0 / cell.median, cpu_per_cell, fl.total * 1e-9, fwd_gflops, sgemm_gflops,
               sgemm_gflops > 0 ? 100.0 * fwd_gflops / sgemm_gflops : 0.0, fwd_per_cpu, sgemm_per_cpu,
               sgemm_per_cpu > 0 ? 100.0 * fwd_per_cpu / sgemm_per_cpu : 0.0);

@@ -1,5 +1,5 @@
 // bench_options.hpp — what the benchmark programs (uce_bench_forward, uce_bench_brain, uce_bench_ops)
-// share: a small command-line parser (--name VALUE for strings and non-negative integers, --flag
+// share: a small command-line parser, the whole-model benchmarks' run options (--name VALUE for strings and non-negative integers, --flag
 // for booleans) and the opening of one backend plugin with the common options (--backend,
 // --plugin-dir, --threads, --fp16).
 #pragma once
@@ -56,6 +56,33 @@ struct BackendArgs {
     p.text("--plugin-dir", &plugin_dir);
     p.integer("--threads", &threads);
     p.flag("--fp16", &fp16);
+  }
+};
+
+// The options of the whole-model benchmarks (uce_bench_forward, uce_bench_brain): a model folder
+// and its sentence, cells timed in batches, warm-up calls, and the sgemm reference of the backend.
+struct ModelRunArgs {
+  std::string model, sentence;
+  int cells = 8, batch = 1, warmup = 1, sgemm_repeats;
+  bool sgemm = true;
+
+  explicit ModelRunArgs(int default_sgemm_repeats) : sgemm_repeats(default_sgemm_repeats) {}
+  void add_to(OptionParser& p) {
+    p.text("--model", &model);
+    p.text("--sentence", &sentence);
+    p.integer("--cells", &cells);
+    p.integer("--batch", &batch);
+    p.integer("--warmup", &warmup);
+    p.integer("--sgemm-repeats", &sgemm_repeats);
+    p.flag("--no-sgemm", &sgemm, false);
+  }
+  // After parsing: required and consistent values; the sentence defaults to <model>/sentence.npy.
+  bool check(std::string& err) {
+    if (model.empty()) return err = "--model DIR is required", false;
+    if (cells < 1 || batch < 1) return err = "--cells and --batch must be >= 1", false;
+    if (sgemm_repeats < 1) sgemm = false;
+    if (sentence.empty()) sentence = model + "/sentence.npy";
+    return true;
   }
 };
 
