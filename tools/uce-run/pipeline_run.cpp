@@ -217,64 +217,85 @@ Result<RunOutcome> run_pipeline(const RunConfig& c, PreparedRun& run, const LogL
   tbb::flow::input_node<BatchPtr> read(g, [&](tbb::flow_control& fc) -> BatchPtr {
     auto stop_reading = [&]() -> BatchPtr {
       fc.stop();
-      ready.push(nullptr);  // after this, batches_read is final (the consumer reads it then)
+      try {
+        ready.push(nullptr);  // after this, batches_read is final (the consumer reads it then)
+      } catch (const std::exception&) {
+        ready.abort();  // cannot mark the end: wake the consumer instead (its pop then throws)
+      }
       return nullptr;
     };
     if (failed()) return stop_reading();
     const auto a = Clock::now();
-    auto b = source.next();
-    if (!b) {
-      fail(b.status());
+    try {
+      auto b = source.next();
+      if (!b) {
+        fail(b.status());
+        return stop_reading();
+      }
+      if (!*b) return stop_reading();
+      stats.record("read", a, Clock::now(), static_cast<int64_t>((*b)->rows.size()));
+      ++batches_read;
+      return *b;
+    } catch (const std::exception& e) {  // e.g. bad_alloc: a failure, not a stuck consumer
+      fail(Status::error(std::string("reading cells: ") + e.what()));
       return stop_reading();
     }
-    if (!*b) return stop_reading();
-    stats.record("read", a, Clock::now(), static_cast<int64_t>((*b)->rows.size()));
-    ++batches_read;
-    return *b;
   });
   // At most in_flight batches between reading and writing: memory is bounded by the config.
   tbb::flow::limiter_node<BatchPtr> limit(g, static_cast<size_t>(std::max<int64_t>(1, c.batching.in_flight)));
+  auto build_sentences = [&](const BatchPtr& b) {
+    const auto a = Clock::now();
+    const size_t n = b->rows.size();
+    b->sentences.assign(n, {});
+    b->status.assign(n, CellStatus::kReady);
+    auto fill = [&](sentences::CellWorkspace& ws, size_t i) {
+      ws.begin_cell();
+      for (int64_t k = b->indptr[i]; k < b->indptr[i + 1]; ++k) ws.add(b->genes[k], b->counts[k]);
+      return ws.prepare(*run.builder);
+    };
+    if (legacy) {
+      std::vector<sentences::CellWorkspace> ws(n);
+      tbb::parallel_for(size_t(0), n, [&](size_t i) { b->status[i] = fill(ws[i], i); });
+      for (size_t i = 0; i < n; ++i)
+        if (b->status[i] == CellStatus::kReady) ws[i].draw(*run.builder, legacy_rng);
+      tbb::parallel_for(size_t(0), n, [&](size_t i) {
+        if (b->status[i] == CellStatus::kReady && b->embed[i]) ws[i].assemble(*run.builder, b->sentences[i]);
+      });
+    } else {
+      tbb::parallel_for(size_t(0), n, [&](size_t i) {
+        if (!b->embed[i]) return;
+        auto& ws = workspaces.local();
+        b->status[i] = fill(ws, i);
+        if (b->status[i] != CellStatus::kReady) return;
+        const auto row = static_cast<uint64_t>(b->rows[i]);
+        auto rng = run.mode == SamplerMode::kNumpyPerCell ? sentences::numpy_default_rng(row)
+                                                          : sentences::per_cell_rng(static_cast<uint64_t>(c.sampling.seed), row);
+        ws.draw(*run.builder, rng);
+        ws.assemble(*run.builder, b->sentences[i]);
+      });
+    }
+    stats.record("sentences", a, Clock::now(), static_cast<int64_t>(n));
+  };
   // numpy-legacy consumes ONE random stream in row order: its batches are built one at a time, in
   // order, with the deterministic parts still parallel inside the batch.
   tbb::flow::function_node<BatchPtr, BatchPtr> build(
       g, legacy ? tbb::flow::serial : tbb::flow::unlimited, [&](BatchPtr b) -> BatchPtr {
         if (failed()) return b;
-        const auto a = Clock::now();
-        const size_t n = b->rows.size();
-        b->sentences.assign(n, {});
-        b->status.assign(n, CellStatus::kReady);
-        auto fill = [&](sentences::CellWorkspace& ws, size_t i) {
-          ws.begin_cell();
-          for (int64_t k = b->indptr[i]; k < b->indptr[i + 1]; ++k) ws.add(b->genes[k], b->counts[k]);
-          return ws.prepare(*run.builder);
-        };
-        if (legacy) {
-          std::vector<sentences::CellWorkspace> ws(n);
-          tbb::parallel_for(size_t(0), n, [&](size_t i) { b->status[i] = fill(ws[i], i); });
-          for (size_t i = 0; i < n; ++i)
-            if (b->status[i] == CellStatus::kReady) ws[i].draw(*run.builder, legacy_rng);
-          tbb::parallel_for(size_t(0), n, [&](size_t i) {
-            if (b->status[i] == CellStatus::kReady && b->embed[i]) ws[i].assemble(*run.builder, b->sentences[i]);
-          });
-        } else {
-          tbb::parallel_for(size_t(0), n, [&](size_t i) {
-            if (!b->embed[i]) return;
-            auto& ws = workspaces.local();
-            b->status[i] = fill(ws, i);
-            if (b->status[i] != CellStatus::kReady) return;
-            const auto row = static_cast<uint64_t>(b->rows[i]);
-            auto rng = run.mode == SamplerMode::kNumpyPerCell ? sentences::numpy_default_rng(row)
-                                                              : sentences::per_cell_rng(static_cast<uint64_t>(c.sampling.seed), row);
-            ws.draw(*run.builder, rng);
-            ws.assemble(*run.builder, b->sentences[i]);
-          });
+        try {
+          build_sentences(b);
+        } catch (const std::exception& e) {  // the batch still goes on, so the consumer's count holds
+          fail(Status::error(std::string("building sentences: ") + e.what()));
         }
-        stats.record("sentences", a, Clock::now(), static_cast<int64_t>(n));
         return b;
       });
   tbb::flow::sequencer_node<BatchPtr> in_order(g, [](const BatchPtr& b) { return static_cast<size_t>(b->index); });
   tbb::flow::function_node<BatchPtr, tbb::flow::continue_msg> handoff(g, tbb::flow::serial, [&](BatchPtr b) {
-    ready.push(std::move(b));
+    try {
+      ready.push(std::move(b));
+    } catch (const std::exception& e) {  // cannot deliver: wake the consumer (its pop then throws)
+      fail(Status::error(std::string("handing a batch to the model: ") + e.what()));
+      ready.abort();
+    }
     return tbb::flow::continue_msg();
   });
 
@@ -329,7 +350,11 @@ Result<RunOutcome> run_pipeline(const RunConfig& c, PreparedRun& run, const LogL
   bool reader_stopped = false;
   for (int64_t consumed = 0; !reader_stopped || consumed < batches_read;) {
     BatchPtr b;
-    ready.pop(b);
+    try {
+      ready.pop(b);
+    } catch (const tbb::user_abort&) {
+      break;  // the hand-off failed (recorded); wait_for_all() below drains the graph
+    }
     if (!b) {
       reader_stopped = true;
       continue;
