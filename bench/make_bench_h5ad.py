@@ -64,6 +64,16 @@ def csr_group(f, a):
     return X
 
 
+def obs_var_and_empty_groups(f, a):
+    """obs and var dataframes and the empty mapping groups anndata expects beside X."""
+    dataframe(f, "obs", a.cells, "cell")
+    dataframe(f, "var", a.genes, "GENE")
+    for empty in ("obsm", "varm", "obsp", "varp", "layers", "uns"):
+        g = f.create_group(empty)
+        g.attrs["encoding-type"] = "dict"
+        g.attrs["encoding-version"] = "0.1.0"
+
+
 def write_batched(a, rng):
     """h5py, growing datasets with 1 MiB chunks, 2,000 cells per append (small memory)."""
     value_sum, index_sum, at = 0.0, 0, 0
@@ -82,12 +92,7 @@ def write_batched(a, rng):
             value_sum += float(val.astype(np.float64).sum())
             index_sum += int(idx.astype(np.int64).sum())
         X.create_dataset("indptr", data=indptr)
-        dataframe(f, "obs", a.cells, "cell")
-        dataframe(f, "var", a.genes, "GENE")
-        for empty in ("obsm", "varm", "obsp", "varp", "layers", "uns"):
-            g = f.create_group(empty)
-            g.attrs["encoding-type"] = "dict"
-            g.attrs["encoding-version"] = "0.1.0"
+        obs_var_and_empty_groups(f, a)
     return at, value_sum, index_sum
 
 
@@ -124,12 +129,7 @@ def write_contiguous(a, rng):
         X.create_dataset("data", data=data)
         X.create_dataset("indices", data=indices)
         X.create_dataset("indptr", data=indptr)
-        dataframe(f, "obs", a.cells, "cell")
-        dataframe(f, "var", a.genes, "GENE")
-        for empty in ("obsm", "varm", "obsp", "varp", "layers", "uns"):
-            g = f.create_group(empty)
-            g.attrs["encoding-type"] = "dict"
-            g.attrs["encoding-version"] = "0.1.0"
+        obs_var_and_empty_groups(f, a)
     return data.size, float(data.astype(np.float64).sum()), int(indices.astype(np.int64).sum())
 
 
