@@ -222,6 +222,32 @@ uce_status select_device(Context& ctx, uce_error* err) {
   return UCE_OK;
 }
 
+// The shapes with fp16 A/B, subgroup scope and f32 or f16 accumulators that one extension's
+// property query reports (KHR and NV have the same query with different structures; their
+// component-type and scope values are the same numbers). `same_acc` checks C against the result.
+template <typename Props, typename SameAcc>
+std::vector<CoopmatShape> fp16_shapes(const Context& ctx, const char* query, VkStructureType stype, SameAcc same_acc) {
+  using Get = VkResult(VKAPI_PTR*)(VkPhysicalDevice, uint32_t*, Props*);
+  auto get = reinterpret_cast<Get>(vkGetInstanceProcAddr(ctx.instance, query));
+  std::vector<CoopmatShape> shapes;
+  uint32_t n = 0;
+  if (!get || get(ctx.phys, &n, nullptr) != VK_SUCCESS || n == 0) return shapes;
+  Props blank{};
+  blank.sType = stype;
+  std::vector<Props> props(n, blank);
+  if (get(ctx.phys, &n, props.data()) < 0) return shapes;
+  props.resize(n);
+  const auto f16 = static_cast<int>(VK_COMPONENT_TYPE_FLOAT16_NV), f32 = static_cast<int>(VK_COMPONENT_TYPE_FLOAT32_NV);
+  for (const Props& p : props) {
+    const int c_type = static_cast<int>(p.CType);
+    if (static_cast<int>(p.scope) != static_cast<int>(VK_SCOPE_SUBGROUP_NV) || static_cast<int>(p.AType) != f16 ||
+        static_cast<int>(p.BType) != f16 || !same_acc(p) || (c_type != f32 && c_type != f16))
+      continue;
+    shapes.push_back({p.MSize, p.NSize, p.KSize, c_type == f32});
+  }
+  return shapes;
+}
+
 void read_caps(Context& ctx) {
   Caps& c = ctx.caps;
   VkPhysicalDeviceVulkan11Properties p11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_PROPERTIES};
@@ -265,39 +291,14 @@ void read_caps(Context& ctx) {
   c.memory_model = f12.vulkanMemoryModel;
   c.coopmat_nv = cm_ext && cm.cooperativeMatrix;
   c.coopmat_khr = cmk_ext && cmk.cooperativeMatrix;
-  if (c.coopmat_khr) {
-    auto get_props = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR>(
-        vkGetInstanceProcAddr(ctx.instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR"));
-    uint32_t n = 0;
-    if (get_props && get_props(ctx.phys, &n, nullptr) == VK_SUCCESS && n > 0) {
-      std::vector<VkCooperativeMatrixPropertiesKHR> props(n, {VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_KHR});
-      get_props(ctx.phys, &n, props.data());
-      for (uint32_t i = 0; i < n; ++i) {
-        const auto& cp = props[i];
-        if (cp.scope != VK_SCOPE_SUBGROUP_KHR || cp.AType != VK_COMPONENT_TYPE_FLOAT16_KHR ||
-            cp.BType != VK_COMPONENT_TYPE_FLOAT16_KHR || cp.CType != cp.ResultType || cp.saturatingAccumulation)
-          continue;
-        if (cp.CType != VK_COMPONENT_TYPE_FLOAT32_KHR && cp.CType != VK_COMPONENT_TYPE_FLOAT16_KHR) continue;
-        c.coopmat_khr_shapes.push_back({cp.MSize, cp.NSize, cp.KSize, cp.CType == VK_COMPONENT_TYPE_FLOAT32_KHR});
-      }
-    }
-  }
-  if (c.coopmat_nv) {
-    auto get_props = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV>(
-        vkGetInstanceProcAddr(ctx.instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV"));
-    uint32_t n = 0;
-    if (get_props && get_props(ctx.phys, &n, nullptr) == VK_SUCCESS && n > 0) {
-      std::vector<VkCooperativeMatrixPropertiesNV> props(n, {VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV});
-      get_props(ctx.phys, &n, props.data());
-      for (const auto& cp : props) {
-        if (cp.scope != VK_SCOPE_SUBGROUP_NV || cp.AType != VK_COMPONENT_TYPE_FLOAT16_NV ||
-            cp.BType != VK_COMPONENT_TYPE_FLOAT16_NV || cp.CType != cp.DType)
-          continue;
-        if (cp.CType != VK_COMPONENT_TYPE_FLOAT32_NV && cp.CType != VK_COMPONENT_TYPE_FLOAT16_NV) continue;
-        c.coopmat_shapes.push_back({cp.MSize, cp.NSize, cp.KSize, cp.CType == VK_COMPONENT_TYPE_FLOAT32_NV});
-      }
-    }
-  }
+  if (c.coopmat_khr)
+    c.coopmat_khr_shapes = fp16_shapes<VkCooperativeMatrixPropertiesKHR>(
+        ctx, "vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR", VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_KHR,
+        [](const VkCooperativeMatrixPropertiesKHR& cp) { return cp.CType == cp.ResultType && !cp.saturatingAccumulation; });
+  if (c.coopmat_nv)
+    c.coopmat_shapes = fp16_shapes<VkCooperativeMatrixPropertiesNV>(
+        ctx, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV", VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV,
+        [](const VkCooperativeMatrixPropertiesNV& cp) { return cp.CType == cp.DType; });
 }
 
 bool has_shape(const std::vector<CoopmatShape>& shapes, const char* variant) {
