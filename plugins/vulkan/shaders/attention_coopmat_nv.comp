@@ -6,7 +6,8 @@
 //   sequence -> excluded; a query with no admissible key gets zeros.
 // A workgroup = 4 subgroups of 32 (subgroup size 32 required) = 64 queries of one head; each
 // subgroup owns 16 queries. Blocks of BKEY keys: K and V converted to fp16 into shared memory
-// once for all subgroups; S = Q K^T on tensor cores (Q fragments stay in registers), online
+// once for all subgroups (copied as they are when the plugin passes an fp16 qkv: flag 16);
+// S = Q K^T on tensor cores (Q fragments stay in registers), online
 // softmax in f32 (lane pair 2r, 2r+1 owns query row r, each half of the columns), P (fp16) V on
 // tensor cores, output accumulators O in f32 registers rescaled per row (NV cooperative matrices
 // cannot scale rows, so P V lands in shared memory and each lane adds its half row).
@@ -35,7 +36,7 @@
 #define HALF_D (HD / 2u)
 layout(local_size_x = 128) in;
 layout(std430, set = 0, binding = 0) readonly buffer QKV { float qkv[]; };
-layout(std430, set = 0, binding = 0) readonly buffer QKV4 { vec4 qkv4[]; };  // same data, 16-byte reads
+layout(std430, set = 0, binding = 0) readonly buffer QKV8 { uvec4 qkv8[]; };  // fp16 qkv (flag 16), 8 halfs
 layout(std430, set = 0, binding = 1) readonly buffer Seg { int seg[]; };
 layout(std430, set = 0, binding = 2) readonly buffer KeyBias { float key_bias[]; };
 layout(std430, set = 0, binding = 3) readonly buffer KeyMask { uint key_mask_words[]; };  // u8, read as words
@@ -46,7 +47,8 @@ layout(push_constant) uniform Push {
   uint n_q, n_seq, d, hd;
   uint qkv_off, qkv_stride, seg_off, bias_off, mask_byte_off, qr_off, d_off, d_stride;
   uint flags;  // 1 = key_bias present, 2 = key_mask present, 4 = query_rows present,
-               // 8 = qkv rows, offset and head columns 16-byte aligned with hd % 8 == 0 (vec4 reads)
+               // 16 = qkv is fp16 (the plugin's copy; rows, offset and head columns 16-byte aligned,
+               //      hd % 8 == 0): K/V go to shared memory without conversion, at half the bytes
   float scale;
 } p;
 
@@ -109,9 +111,20 @@ void main() {
 
   // Q (scaled) -> fp16 staging -> fragments kept in registers.
   uint pbase = sg * 16u * PP, sbase = sg * 16u * SP;
-  for (uint c = half_sel * HALF_D; c < half_sel * HALF_D + HALF_D; ++c) {
-    float v = (qi < p.n_q && c < hd) ? qkv[p.qkv_off + my_row * p.qkv_stride + q_col + c] * p.scale : 0.0;
-    Ps[pbase + r * PP + c] = float16_t(v);
+  if ((p.flags & 16u) != 0u) {
+    for (uint c = half_sel * HALF_D; c < half_sel * HALF_D + HALF_D; c += 8u) {
+      uvec4 w = (qi < p.n_q && c < hd) ? qkv8[(p.qkv_off + my_row * p.qkv_stride + q_col + c) >> 3u] : uvec4(0u);
+      [[unroll]] for (uint e = 0u; e < 4u; ++e) {
+        vec2 v = unpackHalf2x16(w[e]) * p.scale;
+        Ps[pbase + r * PP + c + 2u * e] = float16_t(v.x);
+        Ps[pbase + r * PP + c + 2u * e + 1u] = float16_t(v.y);
+      }
+    }
+  } else {
+    for (uint c = half_sel * HALF_D; c < half_sel * HALF_D + HALF_D; ++c) {
+      float v = (qi < p.n_q && c < hd) ? qkv[p.qkv_off + my_row * p.qkv_stride + q_col + c] * p.scale : 0.0;
+      Ps[pbase + r * PP + c] = float16_t(v);
+    }
   }
   subgroupMemoryBarrierShared();
   subgroupBarrier();
@@ -136,21 +149,18 @@ void main() {
       uint j = i / (HD / 8u), c = 8u * (i % (HD / 8u)), key = kb + j;
       uint base = p.qkv_off + key * p.qkv_stride;
       uvec4 kw = uvec4(0u), vw = uvec4(0u);
-      if (key < hi && c < hd) {
-        vec4 k0, k1, v0, v1;
-        if ((p.flags & 8u) != 0u) {
-          k0 = qkv4[(base + k_col + c) >> 2u]; k1 = qkv4[((base + k_col + c) >> 2u) + 1u];
-          v0 = qkv4[(base + v_col + c) >> 2u]; v1 = qkv4[((base + v_col + c) >> 2u) + 1u];
-        } else {
-          float kv[8], vv[8];
-          [[unroll]] for (uint e = 0u; e < 8u; ++e) {
-            bool in_head = c + e < hd;
-            kv[e] = in_head ? qkv[base + k_col + c + e] : 0.0;
-            vv[e] = in_head ? qkv[base + v_col + c + e] : 0.0;
-          }
-          k0 = vec4(kv[0], kv[1], kv[2], kv[3]); k1 = vec4(kv[4], kv[5], kv[6], kv[7]);
-          v0 = vec4(vv[0], vv[1], vv[2], vv[3]); v1 = vec4(vv[4], vv[5], vv[6], vv[7]);
+      if (key < hi && c < hd && (p.flags & 16u) != 0u) {
+        kw = qkv8[(base + k_col + c) >> 3u];
+        vw = qkv8[(base + v_col + c) >> 3u];
+      } else if (key < hi && c < hd) {
+        float kv[8], vv[8];
+        [[unroll]] for (uint e = 0u; e < 8u; ++e) {
+          bool in_head = c + e < hd;
+          kv[e] = in_head ? qkv[base + k_col + c + e] : 0.0;
+          vv[e] = in_head ? qkv[base + v_col + c + e] : 0.0;
         }
+        vec4 k0 = vec4(kv[0], kv[1], kv[2], kv[3]), k1 = vec4(kv[4], kv[5], kv[6], kv[7]);
+        vec4 v0 = vec4(vv[0], vv[1], vv[2], vv[3]), v1 = vec4(vv[4], vv[5], vv[6], vv[7]);
         kw = uvec4(packHalf2x16(k0.xy), packHalf2x16(k0.zw), packHalf2x16(k1.xy), packHalf2x16(k1.zw));
         vw = uvec4(packHalf2x16(v0.xy), packHalf2x16(v0.zw), packHalf2x16(v1.xy), packHalf2x16(v1.zw));
       }

@@ -1,7 +1,9 @@
 #version 450
 // COPY with dtype conversion. Source type from W_F32/W_F16/W_BF16, destination from
 // D_F32/D_F16/D_BF16. f32 -> f16/bf16 rounds to nearest even. COPY_BITS32 instead copies 32-bit
-// words unchanged (i32). Grid: x = column blocks, y = rows.
+// words unchanged (i32). F32_TO_F16_X8: f32 -> f16, 8 columns per invocation with 16-byte reads and
+// writes (aligned rows, columns a multiple of 8: the plugin checks), for the fp16 activation copies
+// in front of the cooperative-matrix GEMM, which are large. Grid: x = column blocks, y = rows.
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 layout(local_size_x = 256) in;
@@ -10,7 +12,8 @@ layout(local_size_x = 256) in;
 #else
 #define D_STORAGE float
 #endif
-#ifdef COPY_BITS32
+#if defined(F32_TO_F16_X8)
+#elif defined(COPY_BITS32)
 layout(std430, set = 0, binding = 0) readonly buffer Src { uint src[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer Dst { uint dst[]; };
 #define CONVERT(v) (v)
@@ -37,9 +40,23 @@ D_STORAGE from_f32(float v) {
 #endif
 }
 
+#ifdef F32_TO_F16_X8
+layout(std430, set = 0, binding = 0) readonly buffer Src4 { vec4 src4[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer Dst8 { uvec4 dst8[]; };
+void main() {
+  uint row = p.row0 + gl_WorkGroupID.y;
+  uint c = 8u * gl_GlobalInvocationID.x;
+  if (c >= p.n_cols) return;
+  uint s = (p.s_off + row * p.s_stride + c) >> 2u;
+  vec4 a = src4[s], b = src4[s + 1u];
+  dst8[(p.d_off + row * p.d_stride + c) >> 3u] =
+      uvec4(packHalf2x16(a.xy), packHalf2x16(a.zw), packHalf2x16(b.xy), packHalf2x16(b.zw));
+}
+#else
 void main() {
   uint row = p.row0 + gl_WorkGroupID.y;
   uint c = gl_GlobalInvocationID.x;
   if (c >= p.n_cols) return;
   dst[p.d_off + row * p.d_stride + c] = CONVERT(src[p.s_off + row * p.s_stride + c]);
 }
+#endif

@@ -1,11 +1,13 @@
 #version 450
-// LINEAR on tensor cores (GL_NV_cooperative_matrix), the vectorised variant for fp16 W whose rows
-// are 16-byte aligned (the fp16 weight copies of vk_weights.cpp) and f32 x with 16-byte aligned
-// rows; K a multiple of 8. Same tiling as linear_coopmat_nv.comp (128 x 128 per workgroup of 8
-// subgroups, each 64 x 32, K steps of 64, next tile prefetched into registers), but every global
-// read is 16 bytes (8 halfs of W; 4 floats of x, two of which become one uvec4 of 8 halfs) and
-// shared memory is addressed in uvec4 (the cooperative-matrix loads take offsets and strides in
-// uvec4 units): 6 global reads and 4 shared stores per invocation per 32 of K instead of 64.
+// LINEAR on tensor cores (GL_NV_cooperative_matrix), the vectorised variant: fp16 x and fp16 W,
+// rows 16-byte aligned, K a multiple of 8. The plugin gives it the fp16 weight copies
+// (vk_weights.cpp) and an fp16 copy of the f32 activations made just before (vk_ops.cpp): reading
+// f32 x here and converting per tile made the GEMM twice as slow on the H100 (bench/RESULTS.md,
+// 2026-11-23: 3.47 -> 1.80 ms for the q|k|v projection at batch 32) — the load path, not the
+// multiply-adds, was the limit. Same tiling as linear_coopmat_nv.comp (128 x 128 per workgroup of
+// 8 subgroups, each 64 x 32, K steps of 64, next tile prefetched into registers); every global read
+// is 16 bytes (8 halfs) and shared memory is addressed in uvec4 (the cooperative-matrix loads take
+// offsets and strides in uvec4 units).
 // Macros: CM_M (16), CM_N, CM_K = a matrix shape the device reports; TN = 32 / CM_N as a plain
 // integer; ACC_F16 for fp16 accumulators.
 // Grid: x = ceil(M/128), y = ceil(n/128).
@@ -40,7 +42,7 @@
 #define TILE_PITCH PV
 #include "coopmat_tile.glsl"
 layout(local_size_x = NT) in;
-layout(std430, set = 0, binding = 0) readonly buffer X { vec4 x4[]; };
+layout(std430, set = 0, binding = 0) readonly buffer X { uvec4 x8[]; };
 layout(std430, set = 0, binding = 1) readonly buffer W { uvec4 w8[]; };
 layout(std430, set = 0, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer Dst { float dst[]; };
@@ -71,9 +73,7 @@ void main() {
     ra[i] = uvec4(0u);                                                                        \
     rb[i] = uvec4(0u);                                                                        \
     if (k < p.k_dim && xr < p.n_rows) {                                                       \
-      uint e = (p.x_off + xr * p.x_stride + k) >> 2u;                                         \
-      vec4 a = x4[e], b = x4[e + 1u];                                                         \
-      ra[i] = uvec4(packHalf2x16(a.xy), packHalf2x16(a.zw), packHalf2x16(b.xy), packHalf2x16(b.zw)); \
+      ra[i] = x8[(p.x_off + xr * p.x_stride + k) >> 3u];                                      \
     }                                                                                         \
     if (k < p.k_dim && wr < p.n_out) rb[i] = w8[(p.w_off + wr * p.w_stride + k) >> 3u];       \
   }

@@ -121,6 +121,9 @@ struct Context {
   // fp16 copies of f32 weights for the coopmat GEMM, keyed by "buffer id:offset:rows:cols:stride".
   std::unordered_map<std::string, Fp16Copy> fp16_weights;
   uint64_t fp16_weight_bytes = 0;
+  // fp16 copy of a coopmat LINEAR's f32 activations, made just before the GEMM; reused by every
+  // LINEAR, grown to the largest x seen (vk_weights.cpp).
+  struct ::uce_buffer* x16 = nullptr;
 
   Profiler* profiler = nullptr;  // UCE_VULKAN_PROFILE only (vk_profile.cpp)
   bool pipeline_stats = false;   // VK_KHR_pipeline_executable_properties enabled (profiling only)
@@ -173,6 +176,8 @@ uce_status buffer_read(Context& ctx, Buffer& b, size_t offset, void* dst, size_t
 // The fp16 copy of the f32 2-D tensor w, (re)converted in the current batch when missing or stale.
 // *out is a contiguous [rows, cols] f16 tensor view of the copy.
 uce_status fp16_weight_view(Context& ctx, const uce_tensor* w, uce_tensor* out, uce_error* err);
+// An fp16 copy of f32 activations x in the context's scratch (recorded into the batch).
+uce_status fp16_activation_view(Context& ctx, const uce_tensor* x, uce_tensor* out, uce_error* err);
 void weights_forget_buffer(Context& ctx, uint64_t buffer_id);  // before a buffer is destroyed
 void weights_shutdown(Context& ctx);
 

@@ -345,23 +345,30 @@ uce_status ops_compute(Context& ctx, const uce_op* op, uce_error* err) {
       as_mat(src(0), x);
       const bool coopmat = !ctx.coopmat_variant.empty();
       // The coopmat GEMM reads fp16: an f32 W is converted once and its copy reused (vk_weights.cpp).
-      uce_tensor w16{};
+      uce_tensor w16{}, x16{};
       const uce_tensor* wt_src = src(1);
+      const uce_tensor* x_src = src(0);
       if (coopmat && wt_src->dtype == UCE_F32 && x.rows > 0) {
         if ((st = fp16_weight_view(ctx, wt_src, &w16, err)) != UCE_OK) return st;
         wt_src = &w16;
       }
       as_mat(wt_src, w);
-      if (!bind_all({src(0), wt_src, src(2), dst})) return st;
+      // Coopmat with 16-byte reads of fp16 x and W: the f32 activations go through a contiguous
+      // fp16 copy first (linear_coopmat_vec_nv.comp says why); W rows must start on 16 bytes.
+      const bool vec = coopmat && x.rows > 0 && wt_src->dtype == UCE_F16 && x.cols % 8 == 0 &&
+                       (wt_src->offset / 2) % 8 == 0 && w.stride % 8 == 0;
+      if (vec) {
+        if ((st = fp16_activation_view(ctx, x_src, &x16, err)) != UCE_OK) return st;
+        x_src = &x16;
+        as_mat(x_src, x);
+      }
+      if (!bind_all({x_src, wt_src, src(2), dst})) return st;
       Push p;
       p.u(0).u(x.rows).u(w.rows).u(x.cols).u(b.elem_off[0]).u(x.stride).u(b.elem_off[1]).u(w.stride);
       p.u(b.elem_off[2]).u(src(2) ? 1 : 0).u(static_cast<uint32_t>(op->activation)).u(b.elem_off[3]).u(d.stride);
       const char* wt = storage_suffix(wt_src->dtype);
       // Scalar path: 128x128 tiles (8x8 per invocation) once there is more than one 64-row tile.
       const bool big = x.rows > 64;
-      // Coopmat with 16-byte reads: fp16 W and x rows starting on 16-byte boundaries, K % 8 == 0.
-      const bool vec = coopmat && wt_src->dtype == UCE_F16 && x.cols % 8 == 0 && b.elem_off[0] % 4 == 0 &&
-                       x.stride % 4 == 0 && b.elem_off[1] % 8 == 0 && w.stride % 8 == 0;
       const std::string cm = "linear_cm_" + ctx.coopmat_api + "_";
       const std::string shader = vec       ? cm + "vec_" + ctx.coopmat_variant
                                  : coopmat ? cm + wt + "_" + ctx.coopmat_variant
@@ -399,6 +406,10 @@ uce_status ops_compute(Context& ctx, const uce_op* op, uce_error* err) {
       if (!bind_all({src(0), dst})) return st;
       Push p;
       p.u(0).u(x.cols).u(b.elem_off[0]).u(x.stride).u(b.elem_off[1]).u(d.stride);
+      // f32 -> f16 with aligned rows (the fp16 activation copies): 8 columns per invocation.
+      if (src(0)->dtype == UCE_F32 && dst->dtype == UCE_F16 && x.cols % 8 == 0 && b.elem_off[0] % 4 == 0 &&
+          x.stride % 4 == 0 && b.elem_off[1] % 8 == 0 && d.stride % 8 == 0)
+        return dispatch_y(ctx, "copy_f32_f16_x8", b, p, ceil_div(x.cols / 8, 256), x.rows, 1, err);
       return dispatch_y(ctx, std::string("copy_") + storage_suffix(src(0)->dtype) + "_" + storage_suffix(dst->dtype), b, p,
                         ceil_div(x.cols, 256), x.rows, 1, err);
     }
@@ -413,12 +424,22 @@ uce_status ops_compute(Context& ctx, const uce_op* op, uce_error* err) {
       as_mat(src(0), x);
       const uint32_t dm = x.cols / 3, heads = static_cast<uint32_t>(op->n_heads), hd = dm / heads;
       const uint32_t nq = d.rows;
-      if (!bind_all({src(0), src(1), src(2), src(3), src(4), dst})) return st;
       const AttnVariant& v = pick_attention(ctx, hd, src(4) != nullptr);
+      // The tensor-core kernel reads an fp16 copy of qkv (half the bytes of its K/V streaming, no
+      // conversion per block; as for the GEMM, linear_coopmat_vec_nv.comp) when head slices of
+      // the contiguous copy are 16-byte aligned.
+      const bool cm = &v == &k_attn_cm_hd64 || &v == &k_attn_cm_khr_hd64;
+      uce_tensor qkv16{};
+      const uce_tensor* qkv_src = src(0);
+      if (cm && hd % 8 == 0 && dm % 8 == 0) {
+        if ((st = fp16_activation_view(ctx, qkv_src, &qkv16, err)) != UCE_OK) return st;
+        qkv_src = &qkv16;
+        as_mat(qkv_src, x);
+      }
+      if (!bind_all({qkv_src, src(1), src(2), src(3), src(4), dst})) return st;
       // The u8 mask is read as 32-bit words: pass its byte offset within the bound range.
       uint32_t flags = (src(2) ? 1u : 0u) | (src(3) ? 2u : 0u) | (src(4) ? 4u : 0u);
-      // The tensor-core kernel reads q/k/v with vec4 loads when every head slice is 16-byte aligned.
-      if (b.elem_off[0] % 4 == 0 && x.stride % 4 == 0 && hd % 8 == 0) flags |= 8u;
+      if (qkv_src == &qkv16) flags |= 16u;
       Push p;
       p.u(0).u(nq).u(static_cast<uint32_t>(src(1)->ne[0] - 1)).u(dm).u(hd).u(b.elem_off[0]).u(x.stride);
       p.u(b.elem_off[1]).u(b.elem_off[2]).u(b.elem_off[3]).u(b.elem_off[4]).u(b.elem_off[5]).u(d.stride);

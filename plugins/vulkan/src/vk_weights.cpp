@@ -1,10 +1,11 @@
-// vk_weights.cpp — fp16 copies of f32 weights for the cooperative-matrix GEMM.
+// vk_weights.cpp — fp16 copies of f32 weights (and activations) for the cooperative-matrix GEMM.
 // When the coopmat path is chosen (allow_fp16 + allow_coopmat), an f32 W is converted to fp16 on
 // the device the first time a LINEAR reads it and the copy is kept: W is uploaded once by the
 // engine, converted once here, and every later GEMM reads half the bytes with no per-tile
 // conversion. A copy is keyed by the source buffer's id and the tensor's placement, and remembers
 // the buffer's write generation: a buffer rewritten since (buffer_write, or an op writing into it)
 // gets a fresh conversion, so the copy can never serve stale data. Freed buffers drop their copies.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -13,6 +14,36 @@
 
 namespace uce_vk {
 
+namespace {
+
+// A contiguous [rows, cols] f16 view of `buf`.
+uce_tensor f16_view(struct ::uce_buffer* buf, int64_t rows, int64_t cols) {
+  uce_tensor t{};
+  t.dtype = UCE_F16;
+  t.ndim = 2;
+  t.ne[0] = rows;
+  t.ne[1] = cols;
+  t.stride[0] = cols;
+  t.stride[1] = 1;
+  t.buffer = buf;
+  return t;
+}
+
+// Records the conversion of `src` into the f16 view `dst` into the current batch, before the GEMM
+// that reads it (dispatches are serialised by a barrier); COPY rounds to nearest even.
+uce_status record_f16_copy(Context& ctx, const uce_tensor* src, uce_tensor* dst, const char* label, uce_error* err) {
+  uce_op op{};
+  op.struct_size = sizeof(uce_op);
+  op.type = UCE_OP_COPY;
+  op.n_srcs = 1;
+  op.srcs[0] = src;
+  op.dst = dst;
+  op.name = label;
+  return ops_compute(ctx, &op, err);
+}
+
+}  // namespace
+
 uce_status fp16_weight_view(Context& ctx, const uce_tensor* w, uce_tensor* out, uce_error* err) {
   const Buffer& src = w->buffer->vk;
   const int64_t rows = w->ne[0], cols = w->ne[1];
@@ -20,15 +51,8 @@ uce_status fp16_weight_view(Context& ctx, const uce_tensor* w, uce_tensor* out, 
   std::snprintf(key, sizeof(key), "%llu:%zu:%lld:%lld:%lld", static_cast<unsigned long long>(src.id), w->offset,
                 static_cast<long long>(rows), static_cast<long long>(cols), static_cast<long long>(w->stride[0]));
   Fp16Copy& copy = ctx.fp16_weights[key];
-  *out = uce_tensor{};
-  out->dtype = UCE_F16;
-  out->ndim = 2;
-  out->ne[0] = rows;
-  out->ne[1] = cols;
-  out->stride[0] = cols;
-  out->stride[1] = 1;
   if (copy.buf && copy.generation == src.generation) {
-    out->buffer = copy.buf;
+    *out = f16_view(copy.buf, rows, cols);
     return UCE_OK;
   }
   if (!copy.buf) {
@@ -42,20 +66,35 @@ uce_status fp16_weight_view(Context& ctx, const uce_tensor* w, uce_tensor* out, 
     }
     ctx.fp16_weight_bytes += bytes;
   }
-  out->buffer = copy.buf;
-  // Recorded into the current batch, before the GEMM that reads it (dispatches are serialised by
-  // a barrier); COPY rounds to nearest even.
-  uce_op op{};
-  op.struct_size = sizeof(uce_op);
-  op.type = UCE_OP_COPY;
-  op.n_srcs = 1;
-  op.srcs[0] = w;
-  op.dst = out;
-  op.name = "fp16 weight copy";
-  uce_status st = ops_compute(ctx, &op, err);
+  *out = f16_view(copy.buf, rows, cols);
+  uce_status st = record_f16_copy(ctx, w, out, "fp16 weight copy", err);
   if (st != UCE_OK) return st;
   copy.generation = src.generation;
   return UCE_OK;
+}
+
+uce_status fp16_activation_view(Context& ctx, const uce_tensor* x, uce_tensor* out, uce_error* err) {
+  const int64_t rows = x->ne[0], cols = x->ne[1];
+  const uint64_t bytes = std::max<uint64_t>(2, static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols) * 2);
+  if (!ctx.x16 || ctx.x16->vk.size < bytes) {
+    // Grows only while batches get larger (the first batches of a run). Commands already recorded
+    // may read the old buffer: submit them before it goes.
+    uce_status st = flush(ctx, err);
+    if (st != UCE_OK) return st;
+    if (ctx.x16) {
+      buffer_destroy(ctx, ctx.x16->vk);
+    } else {
+      ctx.x16 = new uce_buffer{};
+    }
+    st = buffer_create(ctx, bytes, ctx.x16->vk, err);
+    if (st != UCE_OK) {
+      delete ctx.x16;
+      ctx.x16 = nullptr;
+      return st;
+    }
+  }
+  *out = f16_view(ctx.x16, rows, cols);
+  return record_f16_copy(ctx, x, out, "fp16 activation copy", err);
 }
 
 void weights_forget_buffer(Context& ctx, uint64_t buffer_id) {
@@ -82,6 +121,11 @@ void weights_shutdown(Context& ctx) {
   }
   ctx.fp16_weights.clear();
   ctx.fp16_weight_bytes = 0;
+  if (ctx.x16) {
+    buffer_destroy(ctx, ctx.x16->vk);
+    delete ctx.x16;
+    ctx.x16 = nullptr;
+  }
 }
 
 }  // namespace uce_vk
