@@ -153,6 +153,24 @@ Result<NumericColumn> NumericColumn::open(hid_t group, const char* name, const s
   return c;
 }
 
+template <typename F>
+std::optional<Status> NumericColumn::visit_stored(Stored s, F&& f) {
+  switch (s) {
+    case Stored::F32: return f(Stored::F32, float{});
+    case Stored::F64: return f(Stored::F64, double{});
+    case Stored::I8: return f(Stored::I8, int8_t{});
+    case Stored::I16: return f(Stored::I16, int16_t{});
+    case Stored::I32: return f(Stored::I32, int32_t{});
+    case Stored::I64: return f(Stored::I64, int64_t{});
+    case Stored::U8: return f(Stored::U8, uint8_t{});
+    case Stored::U16: return f(Stored::U16, uint16_t{});
+    case Stored::U32: return f(Stored::U32, uint32_t{});
+    case Stored::U64: return f(Stored::U64, uint64_t{});
+    case Stored::Other: break;
+  }
+  return std::nullopt;
+}
+
 Status NumericColumn::read_raw(int64_t begin, int64_t count, Stored as, void* out) {
   if (count == 0) return Status::ok();
   if (begin < 0 || count < 0 || begin + count > length_)
@@ -204,20 +222,9 @@ Status NumericColumn::read_doubles(int64_t begin, int64_t count, double* out) {
       return Status::ok();
     });
   };
-  switch (stored_) {
-    case Stored::F64: return read_raw(begin, count, Stored::F64, out);
-    case Stored::F32: return to_double(Stored::F32, float{});
-    case Stored::I8: return to_double(Stored::I8, int8_t{});
-    case Stored::I16: return to_double(Stored::I16, int16_t{});
-    case Stored::I32: return to_double(Stored::I32, int32_t{});
-    case Stored::I64: return to_double(Stored::I64, int64_t{});
-    case Stored::U8: return to_double(Stored::U8, uint8_t{});
-    case Stored::U16: return to_double(Stored::U16, uint16_t{});
-    case Stored::U32: return to_double(Stored::U32, uint32_t{});
-    case Stored::U64: return to_double(Stored::U64, uint64_t{});
-    case Stored::Other: break;
-  }
-  return read_raw(begin, count, Stored::F64, out);  // HDF5 converts
+  if (stored_ == Stored::F64) return read_raw(begin, count, Stored::F64, out);
+  std::optional<Status> converted = visit_stored(stored_, to_double);
+  return converted ? *converted : read_raw(begin, count, Stored::F64, out);  // Other: HDF5 converts
 }
 
 Status NumericColumn::read_indices(int64_t begin, int64_t count, int32_t* out, int64_t limit,
@@ -236,19 +243,13 @@ Status NumericColumn::read_indices(int64_t begin, int64_t count, int32_t* out, i
       return Status::ok();
     });
   };
-  switch (stored_) {
-    case Stored::I8: return to_int32(Stored::I8, int8_t{});
-    case Stored::I16: return to_int32(Stored::I16, int16_t{});
-    case Stored::I64: return to_int32(Stored::I64, int64_t{});
-    case Stored::U8: return to_int32(Stored::U8, uint8_t{});
-    case Stored::U16: return to_int32(Stored::U16, uint16_t{});
-    case Stored::U32: return to_int32(Stored::U32, uint32_t{});
-    case Stored::U64: return to_int32(Stored::U64, uint64_t{});
-    default: break;
+  // Integer types other than int32 are converted here, each value checked first.
+  if (stored_ != Stored::I32 && stored_ != Stored::F32 && stored_ != Stored::F64) {
+    std::optional<Status> converted = visit_stored(stored_, to_int32);
+    if (converted) return *converted;
   }
-  // int32 (the usual case: no conversion, straight into the output) and anything else that is not
-  // an integer type listed above (HDF5 converts to int32; out-of-range values saturate and are
-  // caught by the check).
+  // int32 (the usual case: no conversion, straight into the output), floats and Other (HDF5
+  // converts to int32; out-of-range values saturate and are caught by the check).
   Status st = read_raw(begin, count, Stored::I32, out);
   if (!st) return st;
   const auto n = static_cast<std::size_t>(count);

@@ -113,6 +113,10 @@ class NumericColumn {
 
   // The H5T_NATIVE_* type of t (H5I_INVALID_HID for Other).
   static hid_t native_type(Stored t);
+  // f(s, T{}) with T the C type stored as s; std::nullopt (f not called) for Other. The one
+  // switch over the stored types that read_doubles and read_indices share.
+  template <typename F>
+  static std::optional<Status> visit_stored(Stored s, F&& f);
   // Elements as the native type `as` (raw when as == the stored type; else HDF5 converts).
   Status read_raw(int64_t begin, int64_t count, Stored as, void* out);
   // Reads in pieces of the stored type Src into staging and hands each piece to convert(src, n, at).
