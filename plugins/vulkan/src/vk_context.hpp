@@ -6,7 +6,9 @@
 
 #include <cstdarg>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -58,6 +60,14 @@ struct Buffer {
 
 // An fp16 copy of an f32 weight tensor, made on the device the first time the cooperative-matrix
 // GEMM reads it (vk_weights.cpp).
+struct Fp16CopyKey {  // the source tensor's buffer and placement
+  uint64_t buffer_id = 0;
+  uint64_t offset = 0;
+  int64_t rows = 0, cols = 0, stride = 0;
+  bool operator<(const Fp16CopyKey& o) const {
+    return std::tie(buffer_id, offset, rows, cols, stride) < std::tie(o.buffer_id, o.offset, o.rows, o.cols, o.stride);
+  }
+};
 struct Fp16Copy {
   uint64_t generation = 0;  // source buffer's generation when converted
   struct ::uce_buffer* buf = nullptr;
@@ -118,8 +128,9 @@ struct Context {
   bool attention_coopmat = false;  // fp16 tensor-core attention (the chosen shape, f32 accumulators)
 
   uint64_t next_buffer_id = 1;
-  // fp16 copies of f32 weights for the coopmat GEMM, keyed by "buffer id:offset:rows:cols:stride".
-  std::unordered_map<std::string, Fp16Copy> fp16_weights;
+  // fp16 copies of f32 weights for the coopmat GEMM, ordered by source buffer first (so one
+  // buffer's copies are one range: weights_forget_buffer).
+  std::map<Fp16CopyKey, Fp16Copy> fp16_weights;
   uint64_t fp16_weight_bytes = 0;
   // fp16 copy of a coopmat LINEAR's f32 activations, made just before the GEMM; reused by every
   // LINEAR, grown to the largest x seen (vk_weights.cpp).

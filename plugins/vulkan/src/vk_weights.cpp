@@ -6,8 +6,7 @@
 // the buffer's write generation: a buffer rewritten since (buffer_write, or an op writing into it)
 // gets a fresh conversion, so the copy can never serve stale data. Freed buffers drop their copies.
 #include <algorithm>
-#include <cstdio>
-#include <string>
+#include <climits>
 
 #include "vk_context.hpp"
 #include "vk_ops.hpp"
@@ -47,9 +46,7 @@ uce_status record_f16_copy(Context& ctx, const uce_tensor* src, uce_tensor* dst,
 uce_status fp16_weight_view(Context& ctx, const uce_tensor* w, uce_tensor* out, uce_error* err) {
   const Buffer& src = w->buffer->vk;
   const int64_t rows = w->ne[0], cols = w->ne[1];
-  char key[128];
-  std::snprintf(key, sizeof(key), "%llu:%zu:%lld:%lld:%lld", static_cast<unsigned long long>(src.id), w->offset,
-                static_cast<long long>(rows), static_cast<long long>(cols), static_cast<long long>(w->stride[0]));
+  const Fp16CopyKey key{src.id, w->offset, rows, cols, w->stride[0]};
   Fp16Copy& copy = ctx.fp16_weights[key];
   if (copy.buf && copy.generation == src.generation) {
     *out = f16_view(copy.buf, rows, cols);
@@ -98,18 +95,14 @@ uce_status fp16_activation_view(Context& ctx, const uce_tensor* x, uce_tensor* o
 }
 
 void weights_forget_buffer(Context& ctx, uint64_t buffer_id) {
-  const std::string prefix = std::to_string(buffer_id) + ":";
-  for (auto it = ctx.fp16_weights.begin(); it != ctx.fp16_weights.end();) {
-    if (it->first.compare(0, prefix.size(), prefix) == 0) {
-      if (it->second.buf) {
-        ctx.fp16_weight_bytes -= it->second.buf->vk.size;
-        buffer_destroy(ctx, it->second.buf->vk);
-        delete it->second.buf;
-      }
-      it = ctx.fp16_weights.erase(it);
-    } else {
-      ++it;
+  auto it = ctx.fp16_weights.lower_bound(Fp16CopyKey{buffer_id, 0, INT64_MIN, INT64_MIN, INT64_MIN});
+  while (it != ctx.fp16_weights.end() && it->first.buffer_id == buffer_id) {
+    if (it->second.buf) {
+      ctx.fp16_weight_bytes -= it->second.buf->vk.size;
+      buffer_destroy(ctx, it->second.buf->vk);
+      delete it->second.buf;
     }
+    it = ctx.fp16_weights.erase(it);
   }
 }
 
