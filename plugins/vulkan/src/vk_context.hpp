@@ -132,8 +132,8 @@ struct Context {
   // buffer's copies are one range: weights_forget_buffer).
   std::map<Fp16CopyKey, Fp16Copy> fp16_weights;
   uint64_t fp16_weight_bytes = 0;
-  // fp16 copy of a coopmat LINEAR's f32 activations, made just before the GEMM; reused by every
-  // LINEAR, grown to the largest x seen (vk_weights.cpp).
+  // fp16 copy of the f32 input of a coopmat LINEAR (x) or tensor-core ATTENTION (qkv), made just
+  // before the op; one buffer for all of them, grown to the largest input seen (vk_weights.cpp).
   struct ::uce_buffer* x16 = nullptr;
 
   Profiler* profiler = nullptr;  // UCE_VULKAN_PROFILE only (vk_profile.cpp)

@@ -356,7 +356,7 @@ uce_status ops_compute(Context& ctx, const uce_op* op, uce_error* err) {
       // Coopmat with 16-byte reads of fp16 x and W: the f32 activations go through a contiguous
       // fp16 copy first (linear_coopmat_vec_nv.comp says why); W rows must start on 16 bytes.
       const bool vec = coopmat && x.rows > 0 && wt_src->dtype == UCE_F16 && x.cols % 8 == 0 &&
-                       (wt_src->offset / 2) % 8 == 0 && w.stride % 8 == 0;
+                       wt_src->offset % 16 == 0 && w.stride % 8 == 0;
       if (vec) {
         if ((st = fp16_activation_view(ctx, x_src, &x16, err)) != UCE_OK) return st;
         x_src = &x16;
@@ -431,7 +431,7 @@ uce_status ops_compute(Context& ctx, const uce_op* op, uce_error* err) {
       const bool cm = &v == &k_attn_cm_hd64 || &v == &k_attn_cm_khr_hd64;
       uce_tensor qkv16{};
       const uce_tensor* qkv_src = src(0);
-      if (cm && hd % 8 == 0 && dm % 8 == 0) {
+      if (cm && hd % 8 == 0) {
         if ((st = fp16_activation_view(ctx, qkv_src, &qkv16, err)) != UCE_OK) return st;
         qkv_src = &qkv16;
         as_mat(qkv_src, x);
