@@ -195,7 +195,7 @@ void main() {
 #define QK(n, kk)                                                             \
   {                                                                           \
     B_T kbm;                                                                  \
-    coopMatLoadNV(kbm, Ks, uint(n) * CM_N * KPV + uint(kk) * 2u, KPV, true);        \
+    coopMatLoadNV(kbm, Ks, uint(n) * CM_N * KPV + uint(kk) * 2u, KPV, true);  \
     s##n = coopMatMulAddNV(qa##kk, kbm, s##n);                                \
   }
 #define STORE_S(n, unused) coopMatStoreNV(s##n, Ss, sbase + uint(n) * CM_N, SP, false);
@@ -247,7 +247,7 @@ void main() {
 #define PV(n, kk)                                                             \
   {                                                                           \
     B_T vb;                                                                   \
-    coopMatLoadNV(vb, Vs, uint(kk) * 16u * KPV + uint(n) * (CM_N / 8u), KPV, false); \
+    coopMatLoadNV(vb, Vs, uint(kk) * 16u * KPV + uint(n) * (CM_N / 8u), KPV, false);  \
     s##n = coopMatMulAddNV(pa##kk, vb, s##n);                                 \
   }
     {  // the same independent accumulators, now for P V (HD = BKEY columns)
