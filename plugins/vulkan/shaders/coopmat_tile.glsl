@@ -40,6 +40,26 @@
     EACH_TILE(MMA)                                                \
   }
 
+#ifdef ACC_REGS
+// Epilogue straight from the registers: bias + activation, bounds. Only for 16x8 f32 accumulators
+// whose layout the plugin has probed on the device (vk_coopmat_layout.cpp): component e of lane L
+// holds row L/4 + 8*(e/2), column 2*(L%4) + e%2.
+#if TN != 4 || ACC_BITS != 32  // TN 4 = CM_N 8
+#error ACC_REGS needs 16x8 f32 accumulators
+#endif
+#define STORE_TILE(i, j)                                                                  \
+  {                                                                                       \
+    uint r = m0 + sm + uint(i) * CM_M + (lane >> 2u), o = n0 + sn + uint(j) * CM_N + 2u * (lane & 3u); \
+    float b0 = 0.0, b1 = 0.0;                                                             \
+    if (p.has_bias != 0u && o < p.n_out) b0 = bias[p.b_off + o];                          \
+    if (p.has_bias != 0u && o + 1u < p.n_out) b1 = bias[p.b_off + o + 1u];                \
+    if (r < p.n_rows && o < p.n_out) dst[p.d_off + r * p.d_stride + o] = apply_act(CAT3(c, i, j)[0] + b0, p.act);           \
+    if (r < p.n_rows && o + 1u < p.n_out) dst[p.d_off + r * p.d_stride + o + 1u] = apply_act(CAT3(c, i, j)[1] + b1, p.act); \
+    r += 8u;                                                                              \
+    if (r < p.n_rows && o < p.n_out) dst[p.d_off + r * p.d_stride + o] = apply_act(CAT3(c, i, j)[2] + b0, p.act);           \
+    if (r < p.n_rows && o + 1u < p.n_out) dst[p.d_off + r * p.d_stride + o + 1u] = apply_act(CAT3(c, i, j)[3] + b1, p.act); \
+  }
+#else
 // Epilogue, one matrix at a time through this subgroup's scratch: bias + activation, bounds.
 #define STORE_TILE(i, j)                                                                               \
   {                                                                                                    \
@@ -57,4 +77,5 @@
     subgroupMemoryBarrierShared();                                                                     \
     subgroupBarrier();                                                                                 \
   }
+#endif
 #define STORE_ACCUMULATORS EACH_TILE(STORE_TILE)

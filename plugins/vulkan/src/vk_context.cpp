@@ -369,6 +369,37 @@ void choose_linear_path(Context& ctx) {
   ctx.coopmat_note = "coopmat unsupported (no reported fp16 shape matches 16x8x16/16x16x16, or shaders not built)";
 }
 
+// Kernels that index the components of cooperative matrices (the register-softmax attention,
+// the GEMM's register epilogue) assume NVIDIA's fragment layout: probed once here, after the
+// device and pipelines exist, and used only where it matches.
+// UCE_VULKAN_ATTENTION_REGS=0 / UCE_VULKAN_GEMM_REGS=0: measurement switches that keep the
+// shared-memory versions.
+void choose_register_paths(Context& ctx) {
+  ctx.attention_regs = MmaAOrder::kNone;
+  ctx.gemm_regs_epilogue = false;
+  if (ctx.coopmat_api != "khr" || !has_shader("coopmat_layout_probe_khr")) return;
+  auto off = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v && std::strcmp(v, "0") == 0;
+  };
+  const bool attention = ctx.attention_coopmat && has_shader("attention_cmr_khr_hd64") &&
+                         has_shader("attention_cmr_rows_khr_hd64") && !off("UCE_VULKAN_ATTENTION_REGS");
+  const bool gemm = has_shader(("linear_cm_khr_vecr_" + ctx.coopmat_variant).c_str()) && !off("UCE_VULKAN_GEMM_REGS");
+  if (!attention && !gemm) return;
+  std::string why;
+  const MmaAOrder order = probe_mma_layout(ctx, "coopmat_layout_probe_khr", &why);
+  if (order == MmaAOrder::kNone) {
+    ctx.coopmat_note += "; fragment layout unknown, shared-memory epilogue and softmax (" + why + ")";
+    return;
+  }
+  ctx.coopmat_note += std::string("; fragment layout probed (A rows ") +
+                      (order == MmaAOrder::kRowsInner ? "inner)" : "outer)");
+  if (attention) ctx.attention_regs = order;
+  ctx.gemm_regs_epilogue = gemm;
+  ctx.coopmat_note += std::string(": softmax in ") + (attention ? "registers" : "shared memory") +
+                      ", GEMM epilogue in " + (gemm ? "registers" : "shared memory");
+}
+
 uce_status create_device(Context& ctx, uce_error* err) {
   const Caps& c = ctx.caps;
   float prio = 1.0f;
@@ -497,6 +528,7 @@ uce_status context_open(const uce_backend_options* options, Context** out, uce_e
   if (st == UCE_OK) profile_init(*ctx);
   if (st == UCE_OK) st = memory_init(*ctx, err);
   if (st == UCE_OK) st = pipelines_init(*ctx, err);
+  if (st == UCE_OK) choose_register_paths(*ctx);
   if (st == UCE_OK) st = check_validation(*ctx, err);
   if (st != UCE_OK) {
     context_close(ctx);

@@ -79,6 +79,10 @@ constexpr uint32_t k_sets_per_pool = 512;
 
 struct Profiler;  // vk_profile.cpp
 
+// Which order the 8 components of a 16x16 f16 A fragment have (vk_coopmat_layout.cpp): pairs of
+// columns, their row halves varying first (as PTX's mma.m16n8k16 has them) or last.
+enum class MmaAOrder { kNone, kRowsInner, kRowsOuter };
+
 struct Context {
   // options (strings copied)
   int device_index = -1;
@@ -126,6 +130,11 @@ struct Context {
                                 // shader names carry it: linear_cm_<api>_..., attention_cm_<api>_hd64)
   std::string coopmat_note;
   bool attention_coopmat = false;  // fp16 tensor-core attention (the chosen shape, f32 accumulators)
+  // The tensor-core attention keeps its softmax in registers (attention_cmr_*khr_hd64) when the KHR
+  // 16x8x16 fragments were probed to have NVIDIA's MMA layout, in one of two A orders (kNone: no).
+  MmaAOrder attention_regs = MmaAOrder::kNone;
+  // The vectorised coopmat GEMM writes its outputs from registers (linear_cm_khr_vecr_*): same probe.
+  bool gemm_regs_epilogue = false;
 
   uint64_t next_buffer_id = 1;
   // fp16 copies of f32 weights for the coopmat GEMM, ordered by source buffer first (so one
@@ -191,6 +200,11 @@ uce_status fp16_weight_view(Context& ctx, const uce_tensor* w, uce_tensor* out, 
 uce_status fp16_activation_view(Context& ctx, const uce_tensor* x, uce_tensor* out, uce_error* err);
 void weights_forget_buffer(Context& ctx, uint64_t buffer_id);  // before a buffer is destroyed
 void weights_shutdown(Context& ctx);
+
+// ---- cooperative-matrix fragment layout (vk_coopmat_layout.cpp) ----------------------------------
+// Runs probe_shader (coopmat_layout_probe_*) once: the A order when the 16x8 f32 and 16x16 f16
+// fragments hold the elements attention_coopmat_regs.comp assumes, else kNone with the differences.
+MmaAOrder probe_mma_layout(Context& ctx, const std::string& probe_shader, std::string* why);
 
 // ---- pipelines (vk_pipelines.cpp) --------------------------------------------------------------
 uce_status pipelines_init(Context& ctx, uce_error* err);  // layouts + VkPipelineCache (loaded)

@@ -77,6 +77,7 @@ const char* storage_suffix(int dt) {
 struct AttnVariant {
   const char* name;
   uint32_t bq, hdmax, shared_bytes;
+  bool tensor_cores = false;  // reads an fp16 copy of qkv when head slices are 16-byte aligned
 };
 // attention.comp: BQ queries x BK keys, 4-byte words of Qs, Ks (+1 pad), Vs, Ss, key_add, 6 per-query, 2.
 constexpr uint32_t attn_generic_bytes(uint32_t bq, uint32_t bk, uint32_t hdmax) {
@@ -86,19 +87,34 @@ constexpr AttnVariant k_attn_q16_hd128{"attention_q16_hd128", 16, 128, attn_gene
 constexpr AttnVariant k_attn_q1_hd64{"attention_q1_hd64", 1, 64, attn_generic_bytes(1, 32, 64)};
 // attention_rowq.comp: one query per invocation, 64 per workgroup; K/V blocks of 32 keys as vec4.
 constexpr AttnVariant k_attn_rowq_hd64{"attention_rowq_hd64", 64, 64, 2 * 32 * 64 * 4 + 32 * 4 + 2 * 64 * 4 + 8};
+// attention_tiled_f32.comp: 64 queries x TK-key tiles, 128 invocations (Q, K/P, V tiles, partial
+// maxima, key terms, corrections, per-query lo/hi/row, 8 partial ranges). TK 32 where 36 KiB of
+// shared memory are allowed, else TK 24 (31904 bytes: fits lavapipe's 32 KiB).
+constexpr uint32_t attn_tiled_f32_bytes(uint32_t tk) { return 4 * (64 * 64 + 2 * tk * 64 + 64 * 8 + tk + 64 + 3 * 64 + 16); }
+constexpr AttnVariant k_attn_tiled_f32_k32_hd64{"attention_tiled_f32_k32_hd64", 64, 64, attn_tiled_f32_bytes(32)};
+constexpr AttnVariant k_attn_tiled_f32_hd64{"attention_tiled_f32_hd64", 64, 64, attn_tiled_f32_bytes(24)};
 // attention_coopmat_nv.comp: HD 64, BKEY 64, 4 subgroups x 16 queries (Ks, Vs, Ps, Ss, key_add, ranges).
 // The same shader rewritten to KHR cooperative matrices (16x8x16): same shared arrays.
 constexpr uint32_t k_attn_cm_bytes = 2 * 64 * 72 * 2 + 4 * 16 * 72 * 2 + 4 * 16 * 68 * 4 + 64 * 4 + 2 * 64 * 4 + 8;
-constexpr AttnVariant k_attn_cm_hd64{"attention_cm_nv_hd64", 64, 64, k_attn_cm_bytes};
-constexpr AttnVariant k_attn_cm_khr_hd64{"attention_cm_khr_hd64", 64, 64, k_attn_cm_bytes};
+constexpr AttnVariant k_attn_cm_hd64{"attention_cm_nv_hd64", 64, 64, k_attn_cm_bytes, true};
+constexpr AttnVariant k_attn_cm_khr_hd64{"attention_cm_khr_hd64", 64, 64, k_attn_cm_bytes, true};
+// attention_coopmat_regs.comp (ROW_TILES 2): 128 queries per workgroup, S/P/O in registers (Ks, Vs,
+// Q staging, key_add, ranges); one shader per order of the A fragment's components.
+constexpr uint32_t k_attn_cmr_bytes = 2 * 64 * 72 * 2 + 128 * 72 * 2 + 64 * 4 + 2 * 128 * 4 + 8;
+constexpr AttnVariant k_attn_cmr_khr_hd64{"attention_cmr_khr_hd64", 128, 64, k_attn_cmr_bytes, true};
+constexpr AttnVariant k_attn_cmr_rows_khr_hd64{"attention_cmr_rows_khr_hd64", 128, 64, k_attn_cmr_bytes, true};
 
 const AttnVariant& pick_attention(const Context& ctx, uint32_t hd, bool sparse_queries) {
   if (hd > 64) return k_attn_q16_hd128;
   // A few scattered query rows (e.g. only the CLS rows): one query per workgroup, so a workgroup
   // never streams the keys of several sequences.
   if (sparse_queries) return k_attn_q1_hd64;
+  if (ctx.attention_regs != MmaAOrder::kNone && k_attn_cmr_bytes <= ctx.caps.max_shared)
+    return ctx.attention_regs == MmaAOrder::kRowsInner ? k_attn_cmr_khr_hd64 : k_attn_cmr_rows_khr_hd64;
   if (ctx.attention_coopmat && k_attn_cm_bytes <= ctx.caps.max_shared)
     return ctx.coopmat_api == "khr" ? k_attn_cm_khr_hd64 : k_attn_cm_hd64;
+  for (const AttnVariant* v : {&k_attn_tiled_f32_k32_hd64, &k_attn_tiled_f32_hd64})
+    if (v->shared_bytes <= ctx.caps.max_shared) return *v;
   return k_attn_rowq_hd64;
 }
 
@@ -370,7 +386,7 @@ uce_status ops_compute(Context& ctx, const uce_op* op, uce_error* err) {
       // Scalar path: 128x128 tiles (8x8 per invocation) once there is more than one 64-row tile.
       const bool big = x.rows > 64;
       const std::string cm = "linear_cm_" + ctx.coopmat_api + "_";
-      const std::string shader = vec       ? cm + "vec_" + ctx.coopmat_variant
+      const std::string shader = vec       ? cm + (ctx.gemm_regs_epilogue ? "vecr_" : "vec_") + ctx.coopmat_variant
                                  : coopmat ? cm + wt + "_" + ctx.coopmat_variant
                                  : big     ? std::string("linear128_") + wt
                                            : std::string("linear_") + wt;
@@ -428,10 +444,9 @@ uce_status ops_compute(Context& ctx, const uce_op* op, uce_error* err) {
       // The tensor-core kernel reads an fp16 copy of qkv (half the bytes of its K/V streaming, no
       // conversion per block; as for the GEMM, linear_coopmat_vec_nv.comp) when head slices of
       // the contiguous copy are 16-byte aligned.
-      const bool cm = &v == &k_attn_cm_hd64 || &v == &k_attn_cm_khr_hd64;
       uce_tensor qkv16{};
       const uce_tensor* qkv_src = src(0);
-      if (cm && hd % 8 == 0) {
+      if (v.tensor_cores && hd % 8 == 0) {
         if ((st = fp16_activation_view(ctx, qkv_src, &qkv16, err)) != UCE_OK) return st;
         qkv_src = &qkv16;
         as_mat(qkv_src, x);
