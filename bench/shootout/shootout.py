@@ -76,10 +76,14 @@ def machine_info(args, bins):
         if ln.startswith("Model name:"):
             cpu = ln.split(":", 1)[1].strip()
     gpu = out(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"]) if shutil.which("nvidia-smi") else ""
-    commit = out(["git", "-C", ROOT, "rev-parse", "HEAD"])
-    if commit and out(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"]):
-        commit += "-dirty"
-    commit = commit or os.environ.get("SHOOTOUT_COMMIT", "unknown")  # a copied tree without .git
+    # SHOOTOUT_COMMIT first: the commit a copied build was made from (the copy's own .git, if it
+    # has one, may be older than what was built).
+    commit = os.environ.get("SHOOTOUT_COMMIT", "")
+    if not commit:
+        commit = out(["git", "-C", ROOT, "rev-parse", "HEAD"])
+        if commit and out(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"]):
+            commit += "-dirty"
+    commit = commit or "unknown"
     torch_version = out([sys.executable, "-c", "import torch; print(torch.__version__, torch.version.cuda or '')"])
     return {"label": args.label, "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "host": socket.gethostname(), "cpu": cpu, "cores": os.cpu_count(), "gpu": gpu,
