@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "uce/uce_plugin.h"
+#include "vk_fragment_layout.hpp"
 
 namespace uce_vk {
 
@@ -79,9 +80,6 @@ constexpr uint32_t k_sets_per_pool = 512;
 
 struct Profiler;  // vk_profile.cpp
 
-// Which order the 8 components of a 16x16 f16 A fragment have (vk_coopmat_layout.cpp): pairs of
-// columns, their row halves varying first (as PTX's mma.m16n8k16 has them) or last.
-enum class MmaAOrder { kNone, kRowsInner, kRowsOuter };
 
 struct Context {
   // options (strings copied)
