@@ -47,17 +47,18 @@
 #if TN != 4 || ACC_BITS != 32  // TN 4 = CM_N 8
 #error ACC_REGS needs 16x8 f32 accumulators
 #endif
+// Components e and e + 1 of a lane are two adjacent outputs of one row.
+#define STORE_PAIR(r, o, acc, e, b0, b1)                                                                     \
+  if ((r) < p.n_rows && (o) < p.n_out) dst[p.d_off + (r) * p.d_stride + (o)] = apply_act(acc[e] + b0, p.act);   \
+  if ((r) < p.n_rows && (o) + 1u < p.n_out) dst[p.d_off + (r) * p.d_stride + (o) + 1u] = apply_act(acc[e + 1] + b1, p.act);
 #define STORE_TILE(i, j)                                                                  \
   {                                                                                       \
     uint r = m0 + sm + uint(i) * CM_M + (lane >> 2u), o = n0 + sn + uint(j) * CM_N + 2u * (lane & 3u); \
     float b0 = 0.0, b1 = 0.0;                                                             \
     if (p.has_bias != 0u && o < p.n_out) b0 = bias[p.b_off + o];                          \
     if (p.has_bias != 0u && o + 1u < p.n_out) b1 = bias[p.b_off + o + 1u];                \
-    if (r < p.n_rows && o < p.n_out) dst[p.d_off + r * p.d_stride + o] = apply_act(CAT3(c, i, j)[0] + b0, p.act);           \
-    if (r < p.n_rows && o + 1u < p.n_out) dst[p.d_off + r * p.d_stride + o + 1u] = apply_act(CAT3(c, i, j)[1] + b1, p.act); \
-    r += 8u;                                                                              \
-    if (r < p.n_rows && o < p.n_out) dst[p.d_off + r * p.d_stride + o] = apply_act(CAT3(c, i, j)[2] + b0, p.act);           \
-    if (r < p.n_rows && o + 1u < p.n_out) dst[p.d_off + r * p.d_stride + o + 1u] = apply_act(CAT3(c, i, j)[3] + b1, p.act); \
+    STORE_PAIR(r, o, CAT3(c, i, j), 0, b0, b1)                                            \
+    STORE_PAIR(r + 8u, o, CAT3(c, i, j), 2, b0, b1)                                       \
   }
 #else
 // Epilogue, one matrix at a time through this subgroup's scratch: bias + activation, bounds.

@@ -80,7 +80,6 @@ constexpr uint32_t k_sets_per_pool = 512;
 
 struct Profiler;  // vk_profile.cpp
 
-
 struct Context {
   // options (strings copied)
   int device_index = -1;
