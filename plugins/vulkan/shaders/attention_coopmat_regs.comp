@@ -16,18 +16,20 @@
 //                           (A_ROWS_OUTER: row L/4 + 8*(e/4), column 2*(L%4) + e%2 + 8*((e/2)%2),
 //                           the order of the H100's Vulkan driver)
 // and the plugin uses this kernel only after coopmat_layout_probe.comp has shown, on the device
-// at hand, that the accumulator and one of the two A orders hold (vk_coopmat_layout.cpp). With that layout the S tiles of columns
-// 16k..16k+7 and 16k+8..16k+15 are, component for component, the A fragment of P for keys
-// 16k..16k+15, and each lane's components of S and O belong to two rows (L/4, L/4+8) whose
-// other components sit in the 4 lanes of its quad: row maxima and sums are 2 shuffles.
+// at hand, that the accumulator and one of the two A orders hold (vk_coopmat_layout.cpp). With
+// that layout the S tiles of columns 16k..16k+7 and 16k+8..16k+15 are, component for component,
+// the A fragment of P for keys 16k..16k+15, and each lane's components of S and O belong to two
+// rows (L/4, L/4+8) whose other components sit in the 4 lanes of its quad: row maxima and sums
+// are 2 shuffles.
 //
 // A workgroup = 4 subgroups of 32 (subgroup size 32) = 64 x ROW_TILES queries of one head; each
 // subgroup owns ROW_TILES row tiles of 16 queries (2: every K/V fragment loaded from shared memory
-// feeds two multiply-adds). A subgroup skips the blocks that lie outside all of its rows' sequences
-// (a workgroup across a sequence boundary streams both sequences' keys). Per block of 64 keys: K and V (fp16) -> shared memory once for all subgroups;
-// S = Q K^T (8 accumulators, Q fragments in registers); online softmax in the log2 domain
-// (log2(e) folded into the Q scale and the key bias); P built in registers; O += P V (8
-// accumulators, rows rescaled in registers). Grid: x = heads, y = ceil(Q / 64).
+// feeds two multiply-adds). A subgroup skips the blocks that lie outside all of its rows'
+// sequences (a workgroup across a sequence boundary streams both sequences' keys). Per block of
+// 64 keys: K and V (fp16) -> shared memory once for all subgroups; per row tile, S = Q K^T (8
+// accumulators, Q fragments in registers), online softmax in the log2 domain (log2(e) folded
+// into the Q scale and the key bias), P built in registers, O += P V (8 accumulators, rows
+// rescaled in registers). Grid: x = heads, y = ceil(Q / (64 x ROW_TILES)).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
