@@ -13,18 +13,7 @@
 #extension GL_EXT_control_flow_attributes : require
 layout(local_size_x = WG) in;
 layout(std430, set = 0, binding = 0) readonly buffer QKV { float qkv[]; };
-layout(std430, set = 0, binding = 1) readonly buffer Seg { int seg[]; };
-layout(std430, set = 0, binding = 2) readonly buffer KeyBias { float key_bias[]; };
-layout(std430, set = 0, binding = 3) readonly buffer KeyMask { uint key_mask_words[]; };  // u8, read as words
-layout(std430, set = 0, binding = 4) readonly buffer QueryRows { int query_rows[]; };
-layout(std430, set = 0, binding = 5) writeonly buffer Dst { float dst[]; };
-layout(push_constant) uniform Push {
-  uint q0;  // first query of this dispatch
-  uint n_q, n_seq, d, hd;
-  uint qkv_off, qkv_stride, seg_off, bias_off, mask_byte_off, qr_off, d_off, d_stride;
-  uint flags;  // 1 = key_bias present, 2 = key_mask present, 4 = query_rows present
-  float scale;
-} p;
+#include "attention_io.glsl"
 
 // Excluded logits carry a large negative sentinel instead of -inf: no inf arithmetic, so the
 // result does not depend on how a driver treats infinities.
@@ -41,10 +30,6 @@ shared uint q_row[BQ], q_lo[BQ], q_hi[BQ];
 shared float row_m[BQ], row_l[BQ], row_alpha[BQ];
 shared uint wg_lo, wg_hi;
 
-bool key_masked(uint j) {
-  uint b = p.mask_byte_off + j;
-  return ((key_mask_words[b >> 2u] >> ((b & 3u) * 8u)) & 0xffu) != 0u;
-}
 
 void main() {
   uint t = gl_LocalInvocationID.x;
@@ -59,13 +44,9 @@ void main() {
     uint row = 0xffffffffu, lo = 0u, hi = 0u;
     if (qi < p.n_q) {
       row = (p.flags & 4u) != 0u ? uint(query_rows[p.qr_off + qi]) : qi;
-      uint a = 0u, b = p.n_seq;  // invariant: seg[a] <= row < seg[b]
-      while (b - a > 1u) {
-        uint mid = (a + b) / 2u;
-        if (uint(seg[p.seg_off + mid]) <= row) a = mid; else b = mid;
-      }
-      lo = uint(seg[p.seg_off + a]);
-      hi = uint(seg[p.seg_off + a + 1u]);
+      const uvec2 range = key_range_of(row);
+      lo = range.x;
+      hi = range.y;
     }
     q_row[t] = row; q_lo[t] = lo; q_hi[t] = hi;
     row_m[t] = NEG; row_l[t] = 0.0;

@@ -47,20 +47,7 @@
 layout(local_size_x = 128) in;
 layout(std430, set = 0, binding = 0) readonly buffer QKV { float qkv[]; };
 layout(std430, set = 0, binding = 0) readonly buffer QKV8 { uvec4 qkv8[]; };  // fp16 qkv (flag 16), 8 halfs
-layout(std430, set = 0, binding = 1) readonly buffer Seg { int seg[]; };
-layout(std430, set = 0, binding = 2) readonly buffer KeyBias { float key_bias[]; };
-layout(std430, set = 0, binding = 3) readonly buffer KeyMask { uint key_mask_words[]; };  // u8, read as words
-layout(std430, set = 0, binding = 4) readonly buffer QueryRows { int query_rows[]; };
-layout(std430, set = 0, binding = 5) writeonly buffer Dst { float dst[]; };
-layout(push_constant) uniform Push {
-  uint q0;
-  uint n_q, n_seq, d, hd;
-  uint qkv_off, qkv_stride, seg_off, bias_off, mask_byte_off, qr_off, d_off, d_stride;
-  uint flags;  // 1 = key_bias present, 2 = key_mask present, 4 = query_rows present,
-               // 16 = qkv is fp16 (the plugin's copy; rows, offset and head columns 16-byte aligned,
-               //      hd % 8 == 0): K/V go to shared memory without conversion, at half the bytes
-  float scale;
-} p;
+#include "attention_io.glsl"
 
 const float NEG = -1.0e38;
 const float NEG_HALF = -0.5e38;
@@ -72,11 +59,8 @@ shared float Ss[NSG * 16u * SP];      // per subgroup: S, then P V of each block
 shared float key_add[BKEY];           // key_bias, or NEG when masked / past the range
 shared uint sh_lo[BQ], sh_hi[BQ];
 shared uint wg_lo, wg_hi;
+#include "attention_cm_blocks.glsl"
 
-bool key_masked(uint j) {
-  uint b = p.mask_byte_off + j;
-  return ((key_mask_words[b >> 2u] >> ((b & 3u) * 8u)) & 0xffu) != 0u;
-}
 
 void main() {
   uint t = gl_LocalInvocationID.x;
@@ -86,30 +70,7 @@ void main() {
   uint hd = p.hd;
   uint q_col = h * hd, k_col = p.d + h * hd, v_col = 2u * p.d + h * hd;
 
-  // Each of the first BQ invocations resolves one query: its row and its sequence's key range.
-  if (t < BQ) {
-    uint qi = qbase + t;
-    uint lo = 0u, hi = 0u;
-    if (qi < p.n_q) {
-      uint row = (p.flags & 4u) != 0u ? uint(query_rows[p.qr_off + qi]) : qi;
-      uint a = 0u, b = p.n_seq;  // invariant: seg[a] <= row < seg[b]
-      while (b - a > 1u) {
-        uint mid = (a + b) / 2u;
-        if (uint(seg[p.seg_off + mid]) <= row) a = mid; else b = mid;
-      }
-      lo = uint(seg[p.seg_off + a]);
-      hi = uint(seg[p.seg_off + a + 1u]);
-    }
-    sh_lo[t] = lo; sh_hi[t] = hi;
-  }
-  barrier();
-  if (t == 0u) {
-    uint lo = 0xffffffffu, hi = 0u;
-    for (uint i = 0u; i < BQ; ++i)
-      if (sh_hi[i] > sh_lo[i]) { lo = min(lo, sh_lo[i]); hi = max(hi, sh_hi[i]); }
-    wg_lo = lo == 0xffffffffu ? 0u : lo;
-    wg_hi = hi;
-  }
+  resolve_key_ranges(t, qbase);
 
   // This lane's query row r (within the subgroup) and column half.
   uint r = lane >> 1u, half_sel = lane & 1u;
@@ -153,37 +114,7 @@ void main() {
   uint lo = wg_lo, hi = wg_hi;
 
   for (uint kb = lo; kb < hi; kb += BKEY) {
-    // K, V block -> fp16 shared (zero outside the range and past the head dim).
-    // Chunk i = 8 consecutive head columns of one key (zero past hd and past the range).
-    [[unroll]] for (uint i = t; i < BKEY * HD / 8u; i += 128u) {
-      uint j = i / (HD / 8u), c = 8u * (i % (HD / 8u)), key = kb + j;
-      uint base = p.qkv_off + key * p.qkv_stride;
-      uvec4 kw = uvec4(0u), vw = uvec4(0u);
-      if (key < hi && c < hd && (p.flags & 16u) != 0u) {
-        kw = qkv8[(base + k_col + c) >> 3u];
-        vw = qkv8[(base + v_col + c) >> 3u];
-      } else if (key < hi && c < hd) {
-        float kv[8], vv[8];
-        [[unroll]] for (uint e = 0u; e < 8u; ++e) {
-          bool in_head = c + e < hd;
-          kv[e] = in_head ? qkv[base + k_col + c + e] : 0.0;
-          vv[e] = in_head ? qkv[base + v_col + c + e] : 0.0;
-        }
-        vec4 k0 = vec4(kv[0], kv[1], kv[2], kv[3]), k1 = vec4(kv[4], kv[5], kv[6], kv[7]);
-        vec4 v0 = vec4(vv[0], vv[1], vv[2], vv[3]), v1 = vec4(vv[4], vv[5], vv[6], vv[7]);
-        kw = uvec4(packHalf2x16(k0.xy), packHalf2x16(k0.zw), packHalf2x16(k1.xy), packHalf2x16(k1.zw));
-        vw = uvec4(packHalf2x16(v0.xy), packHalf2x16(v0.zw), packHalf2x16(v1.xy), packHalf2x16(v1.zw));
-      }
-      Ks[j * KPV + c / 8u] = kw;
-      Vs[j * KPV + c / 8u] = vw;
-    }
-    if (t < BKEY) {
-      uint key = kb + t;
-      float add = NEG;
-      if (key < hi && ((p.flags & 2u) == 0u || !key_masked(key)))
-        add = (p.flags & 1u) != 0u ? key_bias[p.bias_off + key] : 0.0;
-      key_add[t] = add;
-    }
+    stage_key_block(t, kb, hi, k_col, v_col, 1.0);
     barrier();
 
     // S = Q K^T (16 x BKEY) for this subgroup: one named accumulator per N_TILES column tile, the

@@ -17,18 +17,7 @@
 #define HD4 16u      // head dim / 4 (64)
 layout(local_size_x = WGQ) in;
 layout(std430, set = 0, binding = 0) readonly buffer QKV { float qkv[]; };
-layout(std430, set = 0, binding = 1) readonly buffer Seg { int seg[]; };
-layout(std430, set = 0, binding = 2) readonly buffer KeyBias { float key_bias[]; };
-layout(std430, set = 0, binding = 3) readonly buffer KeyMask { uint key_mask_words[]; };  // u8, read as words
-layout(std430, set = 0, binding = 4) readonly buffer QueryRows { int query_rows[]; };
-layout(std430, set = 0, binding = 5) writeonly buffer Dst { float dst[]; };
-layout(push_constant) uniform Push {
-  uint q0;
-  uint n_q, n_seq, d, hd;
-  uint qkv_off, qkv_stride, seg_off, bias_off, mask_byte_off, qr_off, d_off, d_stride;
-  uint flags;  // 1 = key_bias present, 2 = key_mask present, 4 = query_rows present
-  float scale;
-} p;
+#include "attention_io.glsl"
 
 const float NEG = -1.0e38;
 const float NEG_HALF = -0.5e38;
@@ -39,10 +28,6 @@ shared float key_add[BKEY];
 shared uint q_lo[WGQ], q_hi[WGQ];
 shared uint wg_lo, wg_hi;
 
-bool key_masked(uint j) {
-  uint b = p.mask_byte_off + j;
-  return ((key_mask_words[b >> 2u] >> ((b & 3u) * 8u)) & 0xffu) != 0u;
-}
 
 void main() {
   uint t = gl_LocalInvocationID.x;
@@ -54,13 +39,9 @@ void main() {
   uint row = 0u, lo = 0u, hi = 0u;  // empty range for queries past the end
   if (qi < p.n_q) {
     row = (p.flags & 4u) != 0u ? uint(query_rows[p.qr_off + qi]) : qi;
-    uint a = 0u, b = p.n_seq;  // invariant: seg[a] <= row < seg[b]
-    while (b - a > 1u) {
-      uint mid = (a + b) / 2u;
-      if (uint(seg[p.seg_off + mid]) <= row) a = mid; else b = mid;
-    }
-    lo = uint(seg[p.seg_off + a]);
-    hi = uint(seg[p.seg_off + a + 1u]);
+    const uvec2 range = key_range_of(row);
+    lo = range.x;
+    hi = range.y;
   }
   vec4 q[HD4], o[HD4];
   [[unroll]] for (uint c = 0u; c < HD4; ++c) {

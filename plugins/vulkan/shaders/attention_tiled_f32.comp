@@ -22,6 +22,7 @@
 // Global reads are scalar (any qkv offset/stride/head dim works) and coalesced; the output leaves
 // through shared memory so the global stores are coalesced too.
 // Grid: x = heads, y = ceil(Q / 64); push word q0 = first query of the dispatch slice.
+#extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 
 #define TQ 64u       // queries per workgroup
@@ -35,18 +36,7 @@
 
 layout(local_size_x = 128) in;
 layout(std430, set = 0, binding = 0) readonly buffer QKV { float qkv[]; };
-layout(std430, set = 0, binding = 1) readonly buffer Seg { int seg[]; };
-layout(std430, set = 0, binding = 2) readonly buffer KeyBias { float key_bias[]; };
-layout(std430, set = 0, binding = 3) readonly buffer KeyMask { uint key_mask_words[]; };  // u8, read as words
-layout(std430, set = 0, binding = 4) readonly buffer QueryRows { int query_rows[]; };
-layout(std430, set = 0, binding = 5) writeonly buffer Dst { float dst[]; };
-layout(push_constant) uniform Push {
-  uint q0;
-  uint n_q, n_seq, d, hd;
-  uint qkv_off, qkv_stride, seg_off, bias_off, mask_byte_off, qr_off, d_off, d_stride;
-  uint flags;  // 1 = key_bias present, 2 = key_mask present, 4 = query_rows present
-  float scale;
-} p;
+#include "attention_io.glsl"
 
 // Finite sentinels instead of -inf (no reliance on IEEE infinities under driver fast math).
 const float NEG = -1.0e38;
@@ -66,10 +56,6 @@ shared uint qlo[TQ], qhi[TQ];
 shared int qrow[TQ];
 shared uint part_lo[8], part_hi[8];  // union of the ranges of 8 queries each
 
-bool key_masked(uint j) {
-  uint b = p.mask_byte_off + j;
-  return ((key_mask_words[b >> 2u] >> ((b & 3u) * 8u)) & 0xffu) != 0u;
-}
 
 void main() {
   const uint t = gl_LocalInvocationID.x;
@@ -88,13 +74,9 @@ void main() {
       if (row < 0 || row >= seg[p.seg_off + p.n_seq]) row = -1;  // caller's bug: zeros
     }
     if (row >= 0) {
-      uint a = 0u, b = p.n_seq;  // invariant: seg[a] <= row < seg[b]
-      while (b - a > 1u) {
-        const uint mid = (a + b) / 2u;
-        if (seg[p.seg_off + mid] <= row) a = mid; else b = mid;
-      }
-      lo = uint(seg[p.seg_off + a]);
-      hi = uint(seg[p.seg_off + a + 1u]);
+      const uvec2 range = key_range_of(uint(row));
+      lo = range.x;
+      hi = range.y;
     }
     qlo[t] = lo;
     qhi[t] = hi;
