@@ -170,6 +170,47 @@ TEST_F(OpenCLOps, LinearEveryImplementation) {
   }
 }
 
+// The 3xTF32 tensor-core kernel (NVIDIA GPUs of compute capability >= 8.0; skipped elsewhere):
+// tails in n, m and k, bias and activations, canaries around y, and fp32-class accuracy: every
+// element within 1e-5 of the largest |y|. One TF32 product per term (the split lost) would be
+// ~5e-4 off at k = 1024; a dropped cross term ~1e-3.
+TEST_F(OpenCLOps, LinearTensorCoreTf32x3) {
+  if (!dev->be->tensor_core_gemm()) GTEST_SKIP() << "no tensor-core GEMM: " << dev->be->describe();
+  const std::vector<LinearShape> shapes = {{130, 136, 260}, {300, 384, 1024}, {17, 8, 4}};
+  for (const auto& s : shapes) {
+    const auto x = random_floats(size_t(s.n) * s.k, 40 + s.n), w = random_floats(size_t(s.m) * s.k, 50 + s.m);
+    const auto b = random_floats(s.m, 60);
+    // float4-aligned views (offset and stride multiples of 4), as the kernel requires.
+    auto xt = dev->make(UCE_F32, s.n, s.k, x.data(), 2, 4, 8), wt = dev->make(UCE_F32, s.m, s.k, w.data(), 2, 4, 8);
+    auto bt = dev->make_f32(1, s.m, b, 1);
+    dev->be->force_gemm(GemmKernel::kMmaTf32x3);
+    for (bool with_bias : {true, false})
+      for (int act : {UCE_ACT_NONE, UCE_ACT_GELU}) {
+        std::vector<double> want(size_t(s.n) * s.m);
+        double scale = 0.0;
+        for (int i = 0; i < s.n; ++i)
+          for (int j = 0; j < s.m; ++j) {
+            double acc = with_bias ? b[j] : 0.0;
+            for (int kk = 0; kk < s.k; ++kk) acc += double(x[size_t(i) * s.k + kk]) * w[size_t(j) * s.k + kk];
+            want[size_t(i) * s.m + j] = act_ref(acc, act);
+            scale = std::max(scale, std::fabs(want[size_t(i) * s.m + j]));
+          }
+        auto out = dev->out(UCE_F32, s.n, s.m);
+        auto st = dev->run(UCE_OP_LINEAR, {&xt.t, &wt.t, with_bias ? &bt.t : nullptr}, &out.t, act);
+        ASSERT_TRUE(st.ok()) << st.message;
+        EXPECT_EQ(dev->be->last_gemm(), GemmKernel::kMmaTf32x3);
+        expect_close(dev->read_f32(out), want, 0.0, 1e-5 * scale,
+                     "mma_tf32x3 n" + std::to_string(s.n) + " m" + std::to_string(s.m) + " k" +
+                         std::to_string(s.k) + " bias" + std::to_string(with_bias) + " act" + std::to_string(act));
+      }
+    // A view the kernel cannot read as float4 is refused, not computed wrongly.
+    auto odd = dev->make_f32(s.n, s.k, x);  // offset 5, stride k + 3
+    auto out = dev->out(UCE_F32, s.n, s.m);
+    EXPECT_FALSE(dev->run(UCE_OP_LINEAR, {&odd.t, &wt.t, nullptr}, &out.t).ok());
+    dev->be->clear_forced_gemm();
+  }
+}
+
 // CLBlast into the 128-row-padded scratch (x read past its n rows, here NaN rows of the same
 // buffer, which must not reach y) and the plain call: same result, canaries around y intact.
 TEST_F(OpenCLOps, LinearClblastPaddedScratch) {

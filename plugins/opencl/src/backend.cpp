@@ -14,6 +14,19 @@
 namespace uce::ocl {
 namespace {
 
+// NVIDIA's compute capability as 10 * major + minor (cl_nv_device_attribute_query), 0 elsewhere.
+int nvidia_compute_capability(cl_device_id device) {
+  if (device_string(device, CL_DEVICE_EXTENSIONS).find("cl_nv_device_attribute_query") ==
+      std::string::npos)
+    return 0;
+  constexpr cl_device_info kMajor = 0x4000, kMinor = 0x4001;  // CL_DEVICE_COMPUTE_CAPABILITY_*_NV
+  cl_uint major = 0, minor = 0;
+  if (clGetDeviceInfo(device, kMajor, sizeof(major), &major, nullptr) != CL_SUCCESS ||
+      clGetDeviceInfo(device, kMinor, sizeof(minor), &minor, nullptr) != CL_SUCCESS)
+    return 0;
+  return int(major * 10 + minor);
+}
+
 // Largest power of two <= v (v >= 1).
 size_t pow2_floor(size_t v) {
   size_t p = 1;
@@ -25,6 +38,7 @@ const char* program_source(const std::string& program) {
   if (program == "elementwise") return kernels::elementwise_cl;
   if (program == "rownorm") return kernels::rownorm_cl;
   if (program == "gemm") return kernels::gemm_cl;
+  if (program == "gemm_mma_tf32") return kernels::gemm_mma_tf32_cl;
   if (program == "attention") return kernels::attention_cl;
   if (program == "attention_tiled2") return kernels::attention_tiled2_cl;
   return nullptr;
@@ -38,6 +52,7 @@ const char* gemm_kernel_name(GemmKernel k) {
     case GemmKernel::kTiled128: return "tiled128";
     case GemmKernel::kSkinny: return "skinny";
     case GemmKernel::kClblast: return "clblast";
+    case GemmKernel::kMmaTf32x3: return "mma_tf32x3";
   }
   return "?";
 }
@@ -91,6 +106,9 @@ ClStatus Backend::open(const uce_backend_options& options, std::unique_ptr<Backe
   b->clblast_tune_ = tune && *tune ? std::string(tune) != "0" : b->is_gpu_;
   const char* pad = std::getenv("UCE_OPENCL_CLBLAST_PAD");
   b->clblast_pad_ = !(pad && std::string(pad) == "0");
+  b->mma_tf32_possible_ = nvidia_compute_capability(chosen.device) >= 80;
+  const char* mma = std::getenv("UCE_OPENCL_MMA");
+  b->mma_tf32_ = b->mma_tf32_possible_ && !(mma && std::string(mma) == "0");
   const char* attn = std::getenv("UCE_OPENCL_ATTENTION");
   // simple = always attention.cl, else the default (attention_tiled2.cl where it applies).
   if (attn && std::string(attn) == "simple") b->attention_forced_ = AttentionKernel::kSimple;
@@ -127,6 +145,7 @@ std::string Backend::describe() const {
   s += "; gemm classes " + std::to_string(gemm_choice_.size());
   s += clblast_ok_ ? ", clblast on" : ", clblast off";
   if (clblast_ok_) s += clblast_tune_ ? " (tuned)" : " (database)";
+  if (mma_tf32_) s += ", tensor-core 3xTF32 GEMM";
   return s;
 }
 

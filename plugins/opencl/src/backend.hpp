@@ -25,8 +25,9 @@ struct uce_buffer {
 namespace uce::ocl {
 
 // GEMM implementations LINEAR can run on; calibration (gemm.cpp) picks one per shape class.
-enum class GemmKernel : int { kTiled64 = 0, kTiled128 = 1, kSkinny = 2, kClblast = 3 };
-constexpr int kGemmKernelCount = 4;
+// kMmaTf32x3 (gemm_mma_tf32.cl) runs only where tensor_core_gemm() is true.
+enum class GemmKernel : int { kTiled64 = 0, kTiled128 = 1, kSkinny = 2, kClblast = 3, kMmaTf32x3 = 4 };
+constexpr int kGemmKernelCount = 5;
 const char* gemm_kernel_name(GemmKernel k);
 
 // One calibrated choice: an implementation, and for CLBlast the Xgemm parameter set
@@ -96,6 +97,10 @@ class Backend {
   void set_clblast_pad(bool on) { clblast_pad_ = on; }
   bool last_clblast_scratch() const { return last_clblast_scratch_; }
   bool is_gpu() const { return is_gpu_; }
+  // Whether the 3xTF32 tensor-core GEMM is a candidate: NVIDIA devices of compute capability
+  // >= 8.0 (inline PTX mma.sync), unless UCE_OPENCL_MMA=0; cleared when its build fails.
+  bool tensor_core_gemm() const { return mma_tf32_; }
+  void set_tensor_core_gemm(bool on) { mma_tf32_ = on && mma_tf32_possible_; }
   // ATTENTION kernel: attention_tiled2.cl where it applies (head dim 64, 128 work-items,
   // 36 KiB local memory), else attention.cl. UCE_OPENCL_ATTENTION=simple or these switches
   // force attention.cl (tests, before/after measurements); kTiled2 forced where it does not
@@ -164,6 +169,8 @@ class Backend {
   // GEMM state.
   bool clblast_ok_ = true;   // cleared when CLBlast fails on this device
   bool clblast_tune_ = false;  // calibration times the extra Xgemm parameter sets
+  bool mma_tf32_possible_ = false;  // NVIDIA, compute capability >= 8.0
+  bool mma_tf32_ = false;           // ... and not switched off, and its build has not failed
   int forced_gemm_ = -1;
   int forced_clblast_set_ = 0;
   GemmChoice last_gemm_;

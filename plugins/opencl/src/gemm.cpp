@@ -4,7 +4,8 @@
 // a skinny kernel for few rows (n <= 16), and CLBlast's SGEMM (f32 weights only; bias and
 // activation then run as a separate in-place epilogue) with its database parameters and, on GPUs,
 // with each Xgemm parameter set of clblast_tuning.cpp (CLBlast has no tuned entry for many recent
-// devices; this is a run-time tuning on the real shapes). The first LINEAR of a shape class
+// devices; this is a run-time tuning on the real shapes), and on NVIDIA GPUs of compute capability
+// >= 8.0 a tensor-core kernel with fp32 accuracy (3xTF32, gemm_mma_tf32.cl). The first LINEAR of a shape class
 // (weight type, m, k, n rounded up to a power of two) runs every candidate on the real operands
 // and keeps the fastest: an untimed warm-up absorbs program builds, then best of up to 3 timed
 // runs (clFinish around each; one run when it exceeds 50 ms; a candidate whose build-free
@@ -166,6 +167,17 @@ ClStatus Backend::linear_with(const GemmChoice& choice, const View& x, const Vie
   }
 
   cl_kernel kern = nullptr;
+  if (which == GemmKernel::kMmaTf32x3) {
+    constexpr size_t kRowsPerGroup = 128, kColsPerGroup = 64, kWg = 128;  // BM, BN, WG of the .cl
+    UCE_CL_TRY(kernel("gemm_mma_tf32", "", "linear_mma_tf32x3", &kern));
+    UCE_CL_TRY(set_args(kern, "linear_mma_tf32x3", x.mem, x.off, x.stride, w.mem, w.off, w.stride,
+                        bias.mem, bias.off, cl_int{b != nullptr}, y.mem, y.off, y.stride, n, m, k,
+                        cl_int{act}));
+    const size_t global[2] = {(m + kColsPerGroup - 1) / kColsPerGroup * kWg,
+                              (n + kRowsPerGroup - 1) / kRowsPerGroup};
+    const size_t local[2] = {kWg, 1};
+    return enqueue(kern, 2, global, local, "linear_mma_tf32x3");
+  }
   const bool skinny = which == GemmKernel::kSkinny;
   // The skinny kernel lives in the tiled64 program: one build serves both.
   UCE_CL_TRY(kernel("gemm", tile_defines(skinny ? GemmKernel::kTiled64 : which, wtype),
@@ -210,6 +222,12 @@ ClStatus Backend::run_linear(const uce_op& op) {
   std::vector<GemmChoice> candidates = {{GemmKernel::kTiled64, 0}};
   if (caps_.max_work_group >= 256) candidates.push_back({GemmKernel::kTiled128, 0});
   if (x.rows <= kSkinnyMaxRows) candidates.push_back({GemmKernel::kSkinny, 0});
+  // The tensor-core kernel reads x and W as float4: offsets and row strides must be multiples of 4
+  // (buffers themselves are at least 128-byte aligned), and so must k.
+  const auto four = [](uint32_t v) { return v % 4 == 0; };
+  if (mma_tf32_ && w.dtype == UCE_F32 && x.rows > kSkinnyMaxRows && four(x.cols) &&
+      four(x.off) && four(x.stride) && four(w.off) && four(w.stride))
+    candidates.push_back({GemmKernel::kMmaTf32x3, 0});
   if (clblast_ok_ && w.dtype == UCE_F32) {
     candidates.push_back({GemmKernel::kClblast, 0});
     const bool tune = clblast_tune_ && x.rows >= kClblastTuneMinDim &&
@@ -321,6 +339,7 @@ ClStatus Backend::calibrate_linear(const std::string& key, const std::vector<Gem
     if (!st.ok()) {
       // CLBlast as such failing (database set) disables it; a failing extra set is just skipped.
       if (c.kernel == GemmKernel::kClblast && c.clblast_set == 0) clblast_ok_ = false;
+      if (c.kernel == GemmKernel::kMmaTf32x3) mma_tf32_ = false;  // e.g. a driver without mma
       log(UCE_LOG_WARN, "opencl: gemm candidate " + name + " failed during calibration (" +
                             st.message + "); not used");
       timings += " " + name + "=fail";
