@@ -205,7 +205,6 @@ class Shootout:
             e = section_for(self.cfg, "e2e", backend)
             for model in self.filter("models", e["models"]):
                 for precision in self.precisions(backend, self.filter("precisions", e["precisions"])):
-                    warm = False
                     for batch in self.filter("batches", e["cells_per_batch"], int):
                         base = {"kind": "e2e", "backend": backend, "model": model, "precision": precision,
                                 "cells_per_batch": batch,
@@ -226,11 +225,11 @@ class Shootout:
                         with open(config_path, "w") as f:
                             f.write(self.uce_run_config(model, folder, backend, precision, batch, cells, out))
                         program = f"{self.bins['uce-run']} {config_path} --quiet"
-                        if not warm:
-                            for _ in range(e["warmup_runs"]):
-                                self.log(f"e2e warm-up: {program}")
-                                self.one_uce_run(config_path, out)
-                            warm = True
+                        # Every batch size warms up: OpenCL calibrates its GEMMs per shape class
+                        # (rows to a power of two), so a batch size's first run pays for that.
+                        for _ in range(e["warmup_runs"]):
+                            self.log(f"e2e warm-up: {program}")
+                            self.one_uce_run(config_path, out)
                         runs, reason = [], None
                         for r in range(e["repeats"]):
                             self.log(f"e2e {r + 1}/{e['repeats']}: {program}")
