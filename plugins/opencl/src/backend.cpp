@@ -106,9 +106,8 @@ ClStatus Backend::open(const uce_backend_options& options, std::unique_ptr<Backe
   b->clblast_tune_ = tune && *tune ? std::string(tune) != "0" : b->is_gpu_;
   const char* pad = std::getenv("UCE_OPENCL_CLBLAST_PAD");
   b->clblast_pad_ = !(pad && std::string(pad) == "0");
-  b->mma_tf32_possible_ = nvidia_compute_capability(chosen.device) >= 80;
   const char* mma = std::getenv("UCE_OPENCL_MMA");
-  b->mma_tf32_ = b->mma_tf32_possible_ && !(mma && std::string(mma) == "0");
+  b->mma_tf32_ = nvidia_compute_capability(chosen.device) >= 80 && !(mma && std::string(mma) == "0");
   const char* attn = std::getenv("UCE_OPENCL_ATTENTION");
   // simple = always attention.cl, else the default (attention_tiled2.cl where it applies).
   if (attn && std::string(attn) == "simple") b->attention_forced_ = AttentionKernel::kSimple;

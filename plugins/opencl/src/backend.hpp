@@ -100,7 +100,6 @@ class Backend {
   // Whether the 3xTF32 tensor-core GEMM is a candidate: NVIDIA devices of compute capability
   // >= 8.0 (inline PTX mma.sync), unless UCE_OPENCL_MMA=0; cleared when its build fails.
   bool tensor_core_gemm() const { return mma_tf32_; }
-  void set_tensor_core_gemm(bool on) { mma_tf32_ = on && mma_tf32_possible_; }
   // ATTENTION kernel: attention_tiled2.cl where it applies (head dim 64, 128 work-items,
   // 36 KiB local memory), else attention.cl. UCE_OPENCL_ATTENTION=simple or these switches
   // force attention.cl (tests, before/after measurements); kTiled2 forced where it does not
@@ -169,8 +168,7 @@ class Backend {
   // GEMM state.
   bool clblast_ok_ = true;   // cleared when CLBlast fails on this device
   bool clblast_tune_ = false;  // calibration times the extra Xgemm parameter sets
-  bool mma_tf32_possible_ = false;  // NVIDIA, compute capability >= 8.0
-  bool mma_tf32_ = false;           // ... and not switched off, and its build has not failed
+  bool mma_tf32_ = false;  // NVIDIA, compute capability >= 8.0, not switched off, build not failed
   int forced_gemm_ = -1;
   int forced_clblast_set_ = 0;
   GemmChoice last_gemm_;

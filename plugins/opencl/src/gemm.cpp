@@ -5,8 +5,8 @@
 // activation then run as a separate in-place epilogue) with its database parameters and, on GPUs,
 // with each Xgemm parameter set of clblast_tuning.cpp (CLBlast has no tuned entry for many recent
 // devices; this is a run-time tuning on the real shapes), and on NVIDIA GPUs of compute capability
-// >= 8.0 a tensor-core kernel with fp32 accuracy (3xTF32, gemm_mma_tf32.cl). The first LINEAR of a shape class
-// (weight type, m, k, n rounded up to a power of two) runs every candidate on the real operands
+// >= 8.0 a tensor-core kernel with fp32 accuracy (3xTF32, gemm_mma_tf32.cl). The first LINEAR of
+// a shape class (weight type, m, k, n rounded up to a power of two) runs every candidate on the real operands
 // and keeps the fastest: an untimed warm-up absorbs program builds, then best of up to 3 timed
 // runs (clFinish around each; one run when it exceeds 50 ms; a candidate whose build-free
 // warm-up is already 4x slower than the best is not timed again). CPU devices time the first
