@@ -372,13 +372,15 @@ TEST_F(OpenCLOps, AttentionPackedSegmentsBiasMaskQueryRows) {
     auto bt = dev->make_f32(1, N, bias, 1);
     auto mt = dev->make(UCE_U8, 1, N, mask.data(), 1);
     auto rt = dev->make_i32(some);
-    // Both kernels: attention_tiled2.cl (default for head dim 64) and attention.cl (forced, or
-    // other dims).
+    // Every kernel: attention_tiled2.cl and attention.cl (forced, and for other dims), the
+    // tensor-core kernel where the device has one (forced, so that it also takes the few query
+    // rows the default gives attention_tiled2.cl), and the default choice.
     using uce::ocl::AttentionKernel;
-    const AttentionKernel kernels[2] = {AttentionKernel::kAuto, AttentionKernel::kSimple};
-    for (int variant = 0; variant < 6; ++variant) {
+    std::vector<AttentionKernel> kernels = {AttentionKernel::kAuto, AttentionKernel::kTiled2,
+                                            AttentionKernel::kSimple};
+    if (dev->be->tensor_core_attention()) kernels.push_back(AttentionKernel::kMmaTf32x3);
+    for (size_t variant = 0; variant < kernels.size() * 3; ++variant) {
       const AttentionKernel forced = kernels[variant / 3];
-      const bool simple = forced == AttentionKernel::kSimple;
       dev->be->force_attention(forced);
       const bool use_bias = variant % 3 >= 1, use_mask = variant % 3 == 2, use_rows = variant % 3 == 2;
       const auto& rows = use_rows ? some : all;
@@ -390,17 +392,18 @@ TEST_F(OpenCLOps, AttentionPackedSegmentsBiasMaskQueryRows) {
                           use_rows ? &rt.t : nullptr},
                          &out.t, UCE_ACT_NONE, float(scale), 0, cs.heads);
       ASSERT_TRUE(st.ok()) << st.message;
-      EXPECT_EQ(dev->be->last_attention_tiled(), cs.hd == 64 && !simple);
-      if (cs.hd == 64) {
-        EXPECT_EQ(dev->be->last_attention(),
-                  forced == AttentionKernel::kAuto ? AttentionKernel::kTiled2 : forced);
-      }
+      AttentionKernel expected = forced;
+      if (forced == AttentionKernel::kAuto)  // few query rows from many sequences: attention_tiled2.cl
+        expected = dev->be->tensor_core_attention() && !use_rows ? AttentionKernel::kMmaTf32x3
+                                                                  : AttentionKernel::kTiled2;
+      if (cs.hd != 64) expected = AttentionKernel::kSimple;
+      EXPECT_EQ(dev->be->last_attention(), expected) << "variant " << variant;
       expect_close(dev->read_f32(out), want, 1e-4, 1e-5,
                    "attention heads" + std::to_string(cs.heads) + " hd" + std::to_string(cs.hd) +
                        " N" + std::to_string(N) + " variant" + std::to_string(variant));
     }
   }
-  dev->be->force_simple_attention(false);
+  dev->be->force_attention(uce::ocl::AttentionKernel::kAuto);
 }
 
 TEST_F(OpenCLOps, CopyConversionsAndSameTypeCopy) {

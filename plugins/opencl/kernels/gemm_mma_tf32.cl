@@ -1,20 +1,13 @@
-// gemm_mma_tf32.cl — LINEAR on NVIDIA tensor cores with fp32 accuracy (3xTF32).
+// gemm_mma_tf32.cl — LINEAR on NVIDIA tensor cores with fp32 accuracy (3xTF32; the split, the
+// mma.sync wrappers and the fragment layouts are in mma_tf32.cl, prepended to this program).
 //
 // dst[n,m] = act(x[n,k] * W[m,k]^T + b[m]), like gemm.cl's linear_tiled, f32 operands only.
 //
-// OpenCL C has no tensor-core builtins, but NVIDIA's OpenCL compiler passes inline PTX through;
-// the host offers this kernel only on NVIDIA devices of compute capability >= 8.0 (mma.sync with
-// tf32 operands) and drops it if its build fails. TF32 keeps 10 of fp32's 23 mantissa bits, so
-// each operand is split into big + small (TF32_BIG / TF32_SMALL) and a product is summed as
-// small*big + big*small + big*big; the dropped small*small term is below 2^-20 of it. Three
-// tensor-core multiply-adds per product (the "3xTF32" scheme).
-//
-// Accumulation: the tensor cores' fp32 sums truncate instead of rounding to nearest, an error
-// that grows linearly along k where the running sum keeps its sign (measured with one running
-// tensor-core sum: NMSE 4e-11 at k = 1280, 1e-9 at k = 5120, where fp32 FMA loops give ~1e-14).
-// So each 32-deep k tile is summed on the tensor cores from zero (`part`) and added to the
-// accumulators with ordinary rounded fp32 adds: measured NMSE 6e-14 (k = 1280) and 1.2e-13
-// (k = 5120) against a double reference, for 2% of the time.
+// Accumulation: measured with one running tensor-core sum, the truncating sums gave NMSE 4e-11
+// at k = 1280 and 1e-9 at k = 5120 (fp32 FMA loops: ~1e-14). So each 32-deep k tile is summed on
+// the tensor cores from zero (`part`) and added to the accumulators with ordinary rounded fp32
+// adds: measured NMSE 6e-14 (k = 1280) and 1.2e-13 (k = 5120) against a double reference, for 2%
+// of the time.
 //
 // Tiles: a work-group of 128 (4 warps) computes 128 x rows by 64 W rows; warp (wy, wx) of a
 // 2 x 2 grid owns 64 x 32 of them as 4 x 4 m16n8 accumulators. k advances 32 at a time through
@@ -24,11 +17,6 @@
 // (float4 loads); rows and columns past n and m are zero-filled on load and skipped on store.
 // (Measured on an H100 and not kept: 256-item groups of 128 x 128, 2-5% slower; splitting
 // once when a tile is stored, with 16-deep tiles to fit both halves in 48 KiB, 11% slower.)
-//
-// Fragment layouts (PTX ISA, mma.m16n8k8 .tf32), g = lane / 4, t = lane % 4:
-//   A (16 x 8, row-major): a0 (g, t)  a1 (g+8, t)  a2 (g, t+4)  a3 (g+8, t+4)
-//   B (8 x 8, "col" = W rows): b0 (k t, col g)  b1 (k t+4, col g)
-//   C (16 x 8): c0 (g, 2t)  c1 (g, 2t+1)  c2 (g+8, 2t)  c3 (g+8, 2t+1)
 
 #define BM 128
 #define BN 64
@@ -36,25 +24,6 @@
 #define LDS (BK + 4)
 #define WG 128
 #define LOADS_PER_ITEM (BM * BK / 4 / WG)  // float4 loads per operand and work-item
-
-// The 3xTF32 split of one value: big = v truncated to TF32 (one AND; v - big is then exact and
-// below 2^-10 |v|), small = v - big rounded to nearest TF32 with ties away, as cvt.rna.tf32.f32
-// would (integer ops: on the H100 these two forms made the kernel 15% faster than two cvt).
-#define TF32_BIG(v) (as_uint(v) & 0xffffe000u)
-#define TF32_SMALL(v, big) ((as_uint((v) - as_float(big)) + 0x1000u) & 0xffffe000u)
-
-// acc[0..3] += A * B on one m16n8k8 tile; MMA_TF32_FIRST: acc = A * B.
-#define MMA_TF32(acc, a, b)                                                                  \
-  asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "   \
-      "{%8,%9}, {%0,%1,%2,%3};"                                                             \
-      : "+f"((acc)[0]), "+f"((acc)[1]), "+f"((acc)[2]), "+f"((acc)[3])                       \
-      : "r"((a)[0]), "r"((a)[1]), "r"((a)[2]), "r"((a)[3]), "r"((b)[0]), "r"((b)[1]))
-#define MMA_TF32_FIRST(acc, a, b)                                                            \
-  asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "   \
-      "{%8,%9}, {%10,%10,%10,%10};"                                                         \
-      : "=f"((acc)[0]), "=f"((acc)[1]), "=f"((acc)[2]), "=f"((acc)[3])                       \
-      : "r"((a)[0]), "r"((a)[1]), "r"((a)[2]), "r"((a)[3]), "r"((b)[0]), "r"((b)[1]),         \
-        "f"(0.0f))
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
 void linear_mma_tf32x3(__global const float* x, uint x_off, uint x_stride,
@@ -135,12 +104,10 @@ void linear_mma_tf32x3(__global const float* x, uint x_off, uint x_stride,
 #pragma unroll
         for (uint nt = 0; nt < 4; ++nt) {
           if (kk == 0) {
-            MMA_TF32_FIRST(part[mt][nt], a_small[mt], b_big[nt]);
+            MMA3_TF32_FIRST(part[mt][nt], a_big[mt], a_small[mt], b_big[nt], b_small[nt]);
           } else {
-            MMA_TF32(part[mt][nt], a_small[mt], b_big[nt]);
+            MMA3_TF32_ADD(part[mt][nt], a_big[mt], a_small[mt], b_big[nt], b_small[nt]);
           }
-          MMA_TF32(part[mt][nt], a_big[mt], b_small[nt]);
-          MMA_TF32(part[mt][nt], a_big[mt], b_big[nt]);
         }
     }
 #pragma unroll

@@ -41,7 +41,13 @@ const char* program_source(const std::string& program) {
   if (program == "gemm_mma_tf32") return kernels::gemm_mma_tf32_cl;
   if (program == "attention") return kernels::attention_cl;
   if (program == "attention_tiled2") return kernels::attention_tiled2_cl;
+  if (program == "attention_mma_tf32") return kernels::attention_mma_tf32_cl;
   return nullptr;
+}
+
+// The programs built on mma_tf32.cl's inline-PTX helpers (prepended after common.cl).
+bool uses_tensor_cores(const std::string& program) {
+  return program == "gemm_mma_tf32" || program == "attention_mma_tf32";
 }
 
 }  // namespace
@@ -108,9 +114,11 @@ ClStatus Backend::open(const uce_backend_options& options, std::unique_ptr<Backe
   b->clblast_pad_ = !(pad && std::string(pad) == "0");
   const char* mma = std::getenv("UCE_OPENCL_MMA");
   b->mma_tf32_ = nvidia_compute_capability(chosen.device) >= 80 && !(mma && std::string(mma) == "0");
+  b->mma_attention_ = b->mma_tf32_;
   const char* attn = std::getenv("UCE_OPENCL_ATTENTION");
-  // simple = always attention.cl, else the default (attention_tiled2.cl where it applies).
+  // simple = always attention.cl, tiled2 = never the tensor-core kernel, else the default.
   if (attn && std::string(attn) == "simple") b->attention_forced_ = AttentionKernel::kSimple;
+  if (attn && std::string(attn) == "tiled2") b->attention_forced_ = AttentionKernel::kTiled2;
   b->load_gemm_choices();
   b->log(UCE_LOG_INFO, "opencl: opened " + b->describe());
   *out = std::move(b);
@@ -145,6 +153,7 @@ std::string Backend::describe() const {
   s += clblast_ok_ ? ", clblast on" : ", clblast off";
   if (clblast_ok_) s += clblast_tune_ ? " (tuned)" : " (database)";
   if (mma_tf32_) s += ", tensor-core 3xTF32 GEMM";
+  if (mma_attention_) s += ", tensor-core 3xTF32 attention";
   return s;
 }
 
@@ -226,7 +235,8 @@ ClStatus Backend::kernel(const std::string& program, const std::string& defines,
   } else {
     const char* body = program_source(program);
     if (!body) return ClStatus::fail(UCE_ERR_INTERNAL, "opencl: unknown program " + program);
-    const std::string source = std::string(kernels::common_cl) + "\n" + body;
+    const std::string source = std::string(kernels::common_cl) + "\n" +
+                               (uses_tensor_cores(program) ? std::string(kernels::mma_tf32_cl) + "\n" : "") + body;
     const std::string build_options = "-cl-std=CL1.2 " + defines;
     UCE_CL_TRY(cache_->get(source, build_options, program + ".cl", &prog));
     if (std::string w = cache_->take_warning(); !w.empty()) log(UCE_LOG_WARN, w);

@@ -49,9 +49,10 @@ struct View {
   int dtype = 0;
 };
 
-// The fused ATTENTION kernels: kTiled2 (attention_tiled2.cl) for head dim 64, kSimple
-// (attention.cl) for every other shape and device.
-enum class AttentionKernel { kAuto = -1, kSimple = 0, kTiled2 = 2 };
+// The fused ATTENTION kernels: kMmaTf32x3 (attention_mma_tf32.cl) for head dim 64 on NVIDIA
+// tensor cores, kTiled2 (attention_tiled2.cl) for head dim 64 elsewhere and for the CLS-only
+// layer's few query rows, kSimple (attention.cl) for every other shape and device.
+enum class AttentionKernel { kAuto = -1, kSimple = 0, kTiled2 = 2, kMmaTf32x3 = 3 };
 
 // Device limits that op validation needs.
 struct DeviceCaps {
@@ -100,16 +101,16 @@ class Backend {
   // Whether the 3xTF32 tensor-core GEMM is a candidate: NVIDIA devices of compute capability
   // >= 8.0 (inline PTX mma.sync), unless UCE_OPENCL_MMA=0; cleared when its build fails.
   bool tensor_core_gemm() const { return mma_tf32_; }
-  // ATTENTION kernel: attention_tiled2.cl where it applies (head dim 64, 128 work-items,
-  // 36 KiB local memory), else attention.cl. UCE_OPENCL_ATTENTION=simple or these switches
-  // force attention.cl (tests, before/after measurements); kTiled2 forced where it does not
-  // apply falls back to attention.cl.
-  void force_simple_attention(bool on) {
-    attention_forced_ = on ? AttentionKernel::kSimple : AttentionKernel::kAuto;
-  }
+  // Whether the 3xTF32 tensor-core attention can run: as tensor_core_gemm(), cleared when its
+  // own build fails.
+  bool tensor_core_attention() const { return mma_attention_; }
+  // ATTENTION kernel: for head dim 64 (128 work-items, ~36 KiB local memory) the tensor-core
+  // kernel where it can run, except for a few query rows from many sequences (CLS-only layer),
+  // which attention_tiled2.cl takes, as it does everywhere else; other head dims attention.cl.
+  // UCE_OPENCL_ATTENTION=simple|tiled2 or these switches force a kernel (tests, before/after
+  // measurements); a forced kernel that does not apply falls back to attention.cl.
   void force_attention(AttentionKernel k) { attention_forced_ = k; }
-  // Whether the last ATTENTION ran the tiled kernel, and which kernel it ran.
-  bool last_attention_tiled() const { return last_attention_ != AttentionKernel::kSimple; }
+  // The kernel the last ATTENTION ran.
   AttentionKernel last_attention() const { return last_attention_; }
 
  private:
@@ -169,6 +170,7 @@ class Backend {
   bool clblast_ok_ = true;   // cleared when CLBlast fails on this device
   bool clblast_tune_ = false;  // calibration times the extra Xgemm parameter sets
   bool mma_tf32_ = false;  // NVIDIA, compute capability >= 8.0, not switched off, build not failed
+  bool mma_attention_ = false;  // as mma_tf32_, for attention_mma_tf32.cl
   int forced_gemm_ = -1;
   int forced_clblast_set_ = 0;
   GemmChoice last_gemm_;

@@ -133,17 +133,35 @@ ClStatus Backend::run_attention(const uce_op& op) {
   if (n_q == 0 || dm == 0) return ClStatus::success();
   const int hd = int(dm / heads);
   const AttentionTiles tiles = attention_tiles(hd, caps_.max_work_group);
-  // The tiled kernel (attention_tiled2.cl): head dim 64 only, 128 work-items, ~36 KiB of local
-  // memory; every other shape or device runs attention.cl.
-  constexpr size_t kTiled2Local = 36 * 1024;
-  const bool tiled = attention_forced_ != AttentionKernel::kSimple && hd == 64 &&
-                     caps_.max_work_group >= 128 && caps_.local_mem >= kTiled2Local;
-  last_attention_ = tiled ? AttentionKernel::kTiled2 : AttentionKernel::kSimple;
-  const char* tiled_name = "attention_tiled2";
+  // Head dim 64 (128 work-items, ~36 KiB of local memory): the tensor-core kernel where it can
+  // run, attention_tiled2.cl for a few query rows from many sequences (the CLS-only layer: one
+  // query per work-group, so that no group streams the keys of several sequences) and on other
+  // devices; every other shape runs attention.cl.
+  constexpr size_t kTiledLocal = 36 * 1024;
+  const bool hd64 = hd == 64 && caps_.max_work_group >= 128 && caps_.local_mem >= kTiledLocal;
+  const bool few_rows = qrt != nullptr && n_q <= 256;
+  AttentionKernel use = AttentionKernel::kSimple;
+  if (hd64 && attention_forced_ != AttentionKernel::kSimple) {
+    const bool mma = mma_attention_ && attention_forced_ != AttentionKernel::kTiled2 &&
+                     (!few_rows || attention_forced_ == AttentionKernel::kMmaTf32x3);
+    use = mma ? AttentionKernel::kMmaTf32x3 : AttentionKernel::kTiled2;
+  }
   cl_kernel k = nullptr;
-  if (tiled) {
-    UCE_CL_TRY(kernel(tiled_name, "", tiled_name, &k));
-  } else {
+  if (use == AttentionKernel::kMmaTf32x3) {
+    const ClStatus st = kernel("attention_mma_tf32", "", "attention_mma_tf32x3", &k);
+    if (!st.ok()) {  // e.g. a driver without mma.sync: the FMA kernel from now on
+      log(UCE_LOG_WARN, "opencl: tensor-core attention unavailable (" + st.message +
+                            "); attention_tiled2.cl instead");
+      mma_attention_ = false;
+      use = AttentionKernel::kTiled2;
+    }
+  }
+  last_attention_ = use;
+  const bool tiled = use != AttentionKernel::kSimple;
+  const char* tiled_name = use == AttentionKernel::kMmaTf32x3 ? "attention_mma_tf32x3" : "attention_tiled2";
+  if (use == AttentionKernel::kTiled2) {
+    UCE_CL_TRY(kernel("attention_tiled2", "", tiled_name, &k));
+  } else if (use == AttentionKernel::kSimple) {
     const std::string defines = "-DHD=" + std::to_string(hd) + " -DQB=" + std::to_string(tiles.qb) +
                                 " -DKB=" + std::to_string(tiles.kb);
     UCE_CL_TRY(kernel("attention", defines, "attention", &k));
@@ -159,9 +177,8 @@ ClStatus Backend::run_attention(const uce_op& op) {
     return ClStatus::success();
   }
   if (tiled) {
-    // 64 queries per work-group of 128; one when a few query rows come from many sequences
-    // (CLS-only last layer), so that no group streams the keys of several sequences.
-    const cl_uint qpg = (qrt != nullptr && n_q <= 256) ? 1 : 64;
+    // 64 queries per work-group of 128 (attention_tiled2.cl: one for few rows, see above).
+    const cl_uint qpg = (use == AttentionKernel::kTiled2 && few_rows) ? 1 : 64;
     UCE_CL_TRY(set_args(k, tiled_name, qkv.mem, qkv.off, qkv.stride, seg.mem, seg.off, n_seg,
                         kb.mem, kb.off, cl_int{kbt != nullptr}, km.mem, km.off,
                         cl_int{kmt != nullptr}, qr.mem, qr.off, cl_int{qrt != nullptr}, d.mem,
