@@ -1,11 +1,15 @@
 // test_backends.hpp — the backends the model tests run on: the built-in reference plus every
-// backend plugin found in UCE_PLUGIN_DIR, opened once per test process. Header-only, so a test
-// target only adds tests/common to its include directories and defines UCE_PLUGIN_DIR.
+// backend plugin found in UCE_PLUGIN_DIR (or in $UCE_TEST_PLUGIN_DIR, for a build copied to
+// another machine), opened once per test process. Header-only, so a test target only adds
+// tests/common to its include directories and defines UCE_PLUGIN_DIR.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "uce/backend.hpp"
@@ -20,7 +24,12 @@ struct Backends {
   uce::PluginRegistry registry;
   std::vector<std::unique_ptr<uce::Backend>> open;
   Backends() {
-    registry.discover({UCE_PLUGIN_DIR}, nullptr);
+    const char* moved = std::getenv("UCE_TEST_PLUGIN_DIR");
+    const std::string dir = moved && *moved ? moved : UCE_PLUGIN_DIR;
+    // A missing folder would leave the reference alone and every comparison trivially passing.
+    if (!std::filesystem::is_directory(dir))
+      ADD_FAILURE() << "plugin folder " << dir << " does not exist (set UCE_TEST_PLUGIN_DIR)";
+    registry.discover({dir}, nullptr);
     uce_backend_options o{};
     o.struct_size = sizeof(o);
     o.device_index = -1;

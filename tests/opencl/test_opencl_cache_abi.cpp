@@ -178,9 +178,13 @@ TEST(OpenCLCache, TunedClblastCalibrationIsCorrectAndPersisted) {
   fs::remove_all(dir);
 }
 
-// The plugin as the core loads it.
+// The plugin as the core loads it: the build tree's, or the one in $UCE_TEST_PLUGIN_DIR (a build
+// copied to another machine).
 TEST(OpenCLPluginAbi, EntryProbeOpenDescribe) {
-  void* so = dlopen(UCE_OCL_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
+  const char* moved = std::getenv("UCE_TEST_PLUGIN_DIR");
+  const std::string path = moved && *moved ? (fs::path(moved) / fs::path(UCE_OCL_PLUGIN_PATH).filename()).string()
+                                           : std::string(UCE_OCL_PLUGIN_PATH);
+  void* so = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   ASSERT_NE(so, nullptr) << dlerror();
   auto entry = reinterpret_cast<uce_plugin_entry_fn>(dlsym(so, UCE_PLUGIN_ENTRY_SYMBOL));
   ASSERT_NE(entry, nullptr);
