@@ -43,7 +43,7 @@ struct Options {
 
 const char* kUsage =
     "usage: uce_bench_forward --model DIR [--backend blas] [--threads 2] [--cells 8] [--batch 1]\n"
-    "       [--warmup 1] [--sgemm-repeats 5] [--no-sgemm] [--profile] [--heads 20] [--fp16]\n"
+    "       [--warmup 1] [--sgemm-repeats 5] [--no-sgemm] [--profile] [--heads 20] [--fp16 | --coopmat]\n"
     "       [--sentence DIR/sentence.npy] [--plugin-dir DIR]\n";
 
 bool parse(int argc, char** argv, Options& o, std::string& err) {

@@ -3,7 +3,7 @@
 // same backend), as one JSON object on stdout. Used by the backend shoot-out
 // (bench/shootout/shootout.py, issue #8).
 //
-//   uce_bench_ops [--backend blas] [--fp16] [--threads 2] [--families uce,uce-brain] [--batch 1]
+//   uce_bench_ops [--backend blas] [--fp16 | --coopmat] [--threads 2] [--families uce,uce-brain] [--batch 1]
 //                 [--warmup 2] [--repeats 5] [--peak-gemm 2048] [--peak-copy-mib 256] [--plugin-dir DIR]
 //
 // Shapes (spec/uce-models.md): original UCE (4 and 33 layers share the layer shapes) n = 1073
@@ -39,7 +39,7 @@ struct Options {
 };
 
 const char* kUsage =
-    "usage: uce_bench_ops [--backend blas] [--fp16] [--threads 2] [--families uce,uce-brain] [--batch 1]\n"
+    "usage: uce_bench_ops [--backend blas] [--fp16 | --coopmat] [--threads 2] [--families uce,uce-brain] [--batch 1]\n"
     "       [--warmup 2] [--repeats 5] [--peak-gemm 2048] [--peak-copy-mib 256] [--plugin-dir DIR]\n";
 
 std::string json_string(const std::string& s) {

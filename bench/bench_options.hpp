@@ -49,13 +49,15 @@ class OptionParser {
 struct BackendArgs {
   std::string backend = "blas", plugin_dir;
   int threads = 2;
-  bool fp16 = false;  // let GPU backends use fp16 weights and cooperative matrices
+  bool fp16 = false;     // let GPU backends use fp16 weights and cooperative matrices
+  bool coopmat = false;  // cooperative matrices without fp16 results (as uce-run's fp32 default)
 
   void add_to(OptionParser& p) {
     p.text("--backend", &backend);
     p.text("--plugin-dir", &plugin_dir);
     p.integer("--threads", &threads);
     p.flag("--fp16", &fp16);
+    p.flag("--coopmat", &coopmat);
   }
 };
 
@@ -96,7 +98,7 @@ inline Result<std::unique_ptr<Backend>> open_backend(PluginRegistry& registry, c
   bo.struct_size = sizeof(bo);
   bo.threads = a.threads;
   bo.allow_fp16 = a.fp16;
-  bo.allow_coopmat = a.fp16;
+  bo.allow_coopmat = a.fp16 || a.coopmat;
   bo.device_index = -1;
   return Backend::open(*header, bo);
 }

@@ -34,6 +34,9 @@ struct Backends {
     o.struct_size = sizeof(o);
     o.device_index = -1;
     o.threads = 2;
+    // As uce-run's default (fp16 = false, coopmat = true): fp32 results, on tensor cores where a
+    // backend has an fp32-accurate path for them.
+    o.allow_coopmat = 1;
     for (const auto* h : registry.plugins(UCE_PLUGIN_BACKEND)) {
       auto b = uce::Backend::open(h, o);
       if (b) open.push_back(b.take());

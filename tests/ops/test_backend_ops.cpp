@@ -43,6 +43,7 @@ struct Options {
   int big = -1;  // -1: on for every backend except reference; 0: never; 1: always
   int threads = 0;
   bool allow_fp16 = false;
+  bool allow_coopmat = false;  // with allow_fp16, or alone: fp32 tolerances, tensor cores allowed
   bool list = false;
   bool verbose = false;
   std::string table_path;
@@ -58,7 +59,8 @@ void usage() {
       "  --plugin FILE         load this plugin file as well\n"
       "  --big / --no-big      force the real UCE shapes on / off (default: on, except for reference)\n"
       "  --threads N           uce_backend_options.threads (0 = all cores)\n"
-      "  --allow-fp16          open backends with allow_fp16 (looser GEMM/attention tolerance)\n"
+      "  --allow-fp16          open backends with allow_fp16 + allow_coopmat (looser GEMM/attention tolerance)\n"
+      "  --allow-coopmat       open backends with allow_coopmat only (fp32 tolerances: fp32 on tensor cores)\n"
       "  --write-table PATH    write the op x backend support table (Markdown)\n"
       "  --list                list backends and cases, run nothing\n"
       "  -v, --verbose         one line per case\n");
@@ -104,6 +106,8 @@ bool parse(int argc, char** argv, Options& o) {
       o.threads = std::atoi(v.c_str());
     } else if (a == "--allow-fp16") {
       o.allow_fp16 = true;
+    } else if (a == "--allow-coopmat") {
+      o.allow_coopmat = true;
     } else if (a == "--write-table") {
       if (!value(o.table_path)) return false;
     } else if (a == "--list") {
@@ -156,7 +160,7 @@ int main(int argc, char** argv) {
   bopt.threads = opt.threads;
   bopt.device_index = -1;
   bopt.allow_fp16 = opt.allow_fp16 ? 1 : 0;
-  bopt.allow_coopmat = opt.allow_fp16 ? 1 : 0;
+  bopt.allow_coopmat = opt.allow_fp16 || opt.allow_coopmat ? 1 : 0;
 
   // The backends under test.
   std::vector<const uce_plugin_header*> headers;

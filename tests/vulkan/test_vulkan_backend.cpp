@@ -24,9 +24,16 @@
 
 namespace {
 
+// The build tree's plugin, or the one in $UCE_TEST_PLUGIN_DIR (a build copied to another machine).
+std::string plugin_path() {
+  const char* moved = std::getenv("UCE_TEST_PLUGIN_DIR");
+  if (!moved || !*moved) return UCE_VK_PLUGIN_PATH;
+  return (std::filesystem::path(moved) / std::filesystem::path(UCE_VK_PLUGIN_PATH).filename()).string();
+}
+
 const uce_plugin_header* plugin() {
   static const uce_plugin_header* header = [] {
-    void* so = dlopen(UCE_VK_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
+    void* so = dlopen(plugin_path().c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!so) return static_cast<const uce_plugin_header*>(nullptr);
     auto entry = reinterpret_cast<uce_plugin_entry_fn>(dlsym(so, UCE_PLUGIN_ENTRY_SYMBOL));
     return entry ? entry() : nullptr;
@@ -48,7 +55,7 @@ uce_backend_options default_options() {
 // Skips the test when this machine has no Vulkan device (the probe says why).
 #define REQUIRE_VULKAN()                                                      \
   do {                                                                        \
-    ASSERT_NE(plugin(), nullptr) << "cannot load " << UCE_VK_PLUGIN_PATH;     \
+    ASSERT_NE(plugin(), nullptr) << "cannot load " << plugin_path();          \
     char why_[256] = "";                                                      \
     if (plugin()->probe(why_, sizeof(why_)) <= 0) GTEST_SKIP() << why_;       \
   } while (0)
@@ -455,9 +462,8 @@ TEST(VulkanPlugin, DependentOpsInOneBatchWithUnalignedOffsetsFp16Allowed) {
 // A weight rewritten after a LINEAR used it must be read again: on the coopmat path the plugin
 // keeps an fp16 copy of f32 weights, which must notice both a host write (buffer_write) and an op
 // writing into the weight's buffer (here a COPY). On other paths this checks plain re-reads.
-TEST(VulkanPlugin, WeightRewrittenAfterUseIsReadAgain) {
-  REQUIRE_VULKAN();
-  Backend b;
+void check_weight_rewrites(const uce_backend_options& options) {
+  Backend b(options);
   ASSERT_NE(b.be, nullptr) << b.err.message;
   const bool fp16_in = linear_path(b) != LinearPath::F32;
   const int n = 70, k = 64, m = 48;
@@ -487,6 +493,71 @@ TEST(VulkanPlugin, WeightRewrittenAfterUseIsReadAgain) {
   ASSERT_EQ(iface()->compute(b.be, &copy, &b.err), UCE_OK) << b.err.message;
   run_linear();
   expect_close(act.download(out), ref_linear(gemm_in(xv), gemm_in(w3v), {}, n, k, m, UCE_ACT_NONE), 2e-5, "after a COPY into W");
+}
+
+TEST(VulkanPlugin, WeightRewrittenAfterUseIsReadAgain) {
+  REQUIRE_VULKAN();
+  check_weight_rewrites(default_options());
+}
+
+// The same on the fp32 path (allow_coopmat without allow_fp16): where the device has tensor cores
+// the plugin keeps hi/lo fp16 splits of f32 weights, which must go stale the same way.
+TEST(VulkanPlugin, WeightRewrittenAfterUseIsReadAgainFp32) {
+  REQUIRE_VULKAN();
+  uce_backend_options o = default_options();
+  o.allow_fp16 = 0;
+  check_weight_rewrites(o);
+}
+
+bool fp32_on_tensor_cores(Backend& b) {
+  char line[1024] = "";
+  iface()->describe(b.be, line, sizeof(line));
+  return std::string(line).find("3xFP16") != std::string::npos;
+}
+
+// fp32 LINEAR on fp16 tensor cores (x and W split into hi + lo fp16 with row scales): fp32-class
+// accuracy, every element within 1e-5 of its row's largest |y| against a double reference (fp16
+// inputs alone are ~1e-3 off, a dropped hi*lo term ~1e-4), including x rows far outside fp16's
+// range (1e-9 and 1e6: the row scales), a tiny W row, and tails in n, m. Skipped where the path is
+// not chosen (lavapipe: no cooperative matrices).
+TEST(VulkanPlugin, LinearFp32OnTensorCores) {
+  REQUIRE_VULKAN();
+  uce_backend_options o = default_options();
+  o.allow_fp16 = 0;
+  Backend b(o);
+  ASSERT_NE(b.be, nullptr) << b.err.message;
+  if (!fp32_on_tensor_cores(b)) GTEST_SKIP() << "fp32 GEMM on tensor cores not chosen on this device";
+  const int n = 150, k = 1280, m = 136;
+  Arena a(b, 4 * static_cast<size_t>(n * k + m * k + n * m) + 256);
+  uce_tensor x = a.place(0, UCE_F32, {n, k}), w = a.place(4 * n * k, UCE_F32, {m, k});
+  uce_tensor out = a.place(4 * (n * k + m * k), UCE_F32, {n, m});
+  auto xv = random_values(static_cast<size_t>(n) * k, 31), wv = random_values(static_cast<size_t>(m) * k, 32, -0.05f, 0.05f);
+  for (int c = 0; c < k; ++c) {
+    xv[static_cast<size_t>(3) * k + c] *= 1e-9f;  // a row far below fp16's smallest normal
+    xv[static_cast<size_t>(4) * k + c] *= 1e6f;   // and one far above its largest value
+    wv[static_cast<size_t>(5) * k + c] *= 1e-7f;
+  }
+  a.upload(x, xv);
+  a.upload(w, wv);
+  // No bias, so that each row's outputs keep the row's own magnitude (bias and epilogues: the op
+  // harness, test_backend_ops --allow-coopmat).
+  uce_op lin = make_op(UCE_OP_LINEAR, {&x, &w, nullptr}, &out);
+  lin.activation = UCE_ACT_GELU;
+  ASSERT_EQ(iface()->compute(b.be, &lin, &b.err), UCE_OK) << b.err.message;
+  ASSERT_EQ(iface()->synchronize(b.be, &b.err), UCE_OK) << b.err.message;
+  const auto got = a.download(out);
+  const auto want = ref_linear(xv, wv, {}, n, k, m, UCE_ACT_GELU);
+  // Per row: the scaled rows are compared at their own magnitude.
+  for (int i = 0; i < n; ++i) {
+    double scale = 0, worst = 0;
+    for (int o2 = 0; o2 < m; ++o2) scale = std::max(scale, std::fabs(want[static_cast<size_t>(i) * m + o2]));
+    for (int o2 = 0; o2 < m; ++o2) {
+      const size_t at = static_cast<size_t>(i) * m + o2;
+      ASSERT_TRUE(std::isfinite(got[at])) << "row " << i << " column " << o2;
+      worst = std::max(worst, std::fabs(got[at] - want[at]));
+    }
+    EXPECT_LE(worst, 1e-5 * scale) << "row " << i << " (largest |y| " << scale << ")";
+  }
 }
 
 struct AttnCase {

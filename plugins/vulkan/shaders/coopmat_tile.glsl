@@ -9,7 +9,11 @@
 // shared arrays As, Bs (tiles) and Cs (per-subgroup scratch of CM_M x CM_N floats); and
 //   A_OFF(i, kk), B_OFF(j, kk), TILE_PITCH: offset of A fragment i / B fragment j at k step kk in
 //   As / Bs, and their row pitch, in elements of As/Bs (B is loaded column-major: W rows).
-// The epilogue reads m0, n0, sm, sn, lane, cbase, p (push constants), bias[] and dst[].
+// The epilogue reads m0, n0, sm, sn, lane, cbase, p (push constants), bias[] and dst[]; an
+// including shader may define OUT_SCALE(r, o), a factor applied to each sum before the bias.
+#ifndef OUT_SCALE
+#define OUT_SCALE(r, o) 1.0
+#endif
 #define ACC_T fcoopmatNV<ACC_BITS, gl_ScopeSubgroup, CM_M, CM_N>
 #define A_T fcoopmatNV<16, gl_ScopeSubgroup, CM_M, CM_K>
 #define B_T fcoopmatNV<16, gl_ScopeSubgroup, CM_K, CM_N>
@@ -49,8 +53,8 @@
 #endif
 // Components e and e + 1 of a lane are two adjacent outputs of one row.
 #define STORE_PAIR(r, o, acc, e, b0, b1)                                                                     \
-  if ((r) < p.n_rows && (o) < p.n_out) dst[p.d_off + (r) * p.d_stride + (o)] = apply_act(acc[e] + b0, p.act);   \
-  if ((r) < p.n_rows && (o) + 1u < p.n_out) dst[p.d_off + (r) * p.d_stride + (o) + 1u] = apply_act(acc[e + 1] + b1, p.act);
+  if ((r) < p.n_rows && (o) < p.n_out) dst[p.d_off + (r) * p.d_stride + (o)] = apply_act(acc[e] * OUT_SCALE(r, o) + b0, p.act);   \
+  if ((r) < p.n_rows && (o) + 1u < p.n_out) dst[p.d_off + (r) * p.d_stride + (o) + 1u] = apply_act(acc[e + 1] * OUT_SCALE(r, (o) + 1u) + b1, p.act);
 #define STORE_TILE(i, j)                                                                  \
   {                                                                                       \
     uint r = m0 + sm + uint(i) * CM_M + (lane >> 2u), o = n0 + sn + uint(j) * CM_N + 2u * (lane & 3u); \
@@ -72,7 +76,7 @@
       uint r = m0 + sm + uint(i) * CM_M + e / CM_N, o = n0 + sn + uint(j) * CM_N + e % CM_N;           \
       if (r < p.n_rows && o < p.n_out) {                                                               \
         float bo = p.has_bias != 0u ? bias[p.b_off + o] : 0.0;                                         \
-        dst[p.d_off + r * p.d_stride + o] = apply_act(Cs[cbase + e] + bo, p.act);                      \
+        dst[p.d_off + r * p.d_stride + o] = apply_act(Cs[cbase + e] * OUT_SCALE(r, o) + bo, p.act);    \
       }                                                                                                \
     }                                                                                                  \
     subgroupMemoryBarrierShared();                                                                     \

@@ -320,13 +320,52 @@ std::string coopmat_api_override() {
 // KHR first: the vendor-neutral extension, and on the H100 ~7% faster end to end than NV
 // (bench/RESULTS.md, 2026-11-23). The KHR shaders exist only as 16x8x16 with f32 accumulators
 // (see cmake/coopmat_nv_to_khr.py); the attention uses the same shape as the GEMM.
+// fp32 runs (allow_coopmat without allow_fp16): LINEAR with fp32 accuracy on fp16 tensor cores,
+// x and W split into hi + lo fp16 with row scales (split_f16x2.comp, linear_coopmat_split_nv.comp),
+// where the device has the 16x8x16 f32-accumulator shape; KHR first, as for the fp16 path.
+// UCE_VULKAN_SPLIT=0: measurement switch that keeps the scalar f32 GEMM.
+void choose_split_path(Context& ctx) {
+  const Caps& c = ctx.caps;
+  const char* off = std::getenv("UCE_VULKAN_SPLIT");
+  constexpr uint32_t kSplitShared = 4 * 128 * 5 * 16 + 8 * 16 * 8 * 4;  // linear_coopmat_split_nv.comp
+  std::string why;
+  if (off && std::strcmp(off, "0") == 0) why = "UCE_VULKAN_SPLIT=0";
+  else if (!c.float16 || !c.storage16 || !c.memory_model) why = "needs shaderFloat16, 16-bit storage, vulkanMemoryModel";
+  else if (c.subgroup_size != 32) why = "shader assumes subgroup size 32";
+  else if (c.max_shared < kSplitShared) why = "needs 44 KiB of shared memory";
+  const std::string only = coopmat_api_override();
+  if (why.empty() && c.coopmat_khr && only != "nv" && has_shape(c.coopmat_khr_shapes, "16x8x16_acc32") &&
+      has_shader("linear_cm_khr_split_16x8x16_acc32")) {
+    ctx.coopmat_api = "khr";
+    ctx.split_gemm = "linear_cm_khr_split_16x8x16_acc32";
+  } else if (why.empty() && c.coopmat_nv && only != "khr" && has_shape(c.coopmat_shapes, "16x8x16_acc32") &&
+             has_shader("linear_cm_nv_split_16x8x16_acc32")) {
+    ctx.coopmat_api = "nv";
+    ctx.split_gemm = "linear_cm_nv_split_16x8x16_acc32";
+  } else if (why.empty()) {
+    why = "no 16x8x16 fp16 shape with f32 accumulators";
+  }
+  ctx.coopmat_note = ctx.split_gemm.empty()
+                         ? "fp32 GEMM on tensor cores unavailable (" + why + "); fp16 coopmat off (options.allow_fp16 = 0)"
+                         : "fp32 GEMM as 3xFP16 on " + std::string(ctx.coopmat_api == "khr" ? "KHR" : "NV") +
+                               " 16x8x16 coopmat (hi/lo fp16 split, row scales); attention: scalar f32";
+}
+
 void choose_linear_path(Context& ctx) {
   const Caps& c = ctx.caps;
   ctx.coopmat_variant.clear();
   ctx.coopmat_api.clear();
+  ctx.split_gemm.clear();
   ctx.attention_coopmat = false;
   if (!ctx.allow_coopmat) { ctx.coopmat_note = "coopmat off (options.allow_coopmat = 0)"; return; }
-  if (!ctx.allow_fp16) { ctx.coopmat_note = "coopmat off (needs options.allow_fp16: fp16 inputs)"; return; }
+  if (!ctx.allow_fp16) {
+    if (c.coopmat_nv || c.coopmat_khr) {
+      choose_split_path(ctx);
+    } else {
+      ctx.coopmat_note = "coopmat unsupported (no VK_KHR_cooperative_matrix or VK_NV_cooperative_matrix)";
+    }
+    return;
+  }
   if (!c.coopmat_nv && !c.coopmat_khr) {
     ctx.coopmat_note = "coopmat unsupported (no VK_KHR_cooperative_matrix or VK_NV_cooperative_matrix)";
     return;
@@ -385,7 +424,9 @@ void choose_register_paths(Context& ctx) {
   const bool attention = ctx.attention_coopmat && has_shader("attention_cmr_khr_hd64") &&
                          has_shader("attention_cmr_rows_khr_hd64") && !off("UCE_VULKAN_ATTENTION_REGS");
   const bool gemm = has_shader(("linear_cm_khr_vecr_" + ctx.coopmat_variant).c_str()) && !off("UCE_VULKAN_GEMM_REGS");
-  if (!attention && !gemm) return;
+  const bool split = ctx.split_gemm == "linear_cm_khr_split_16x8x16_acc32" &&
+                     has_shader("linear_cm_khr_splitr_16x8x16_acc32") && !off("UCE_VULKAN_GEMM_REGS");
+  if (!attention && !gemm && !split) return;
   std::string why;
   const MmaAOrder order = probe_mma_layout(ctx, "coopmat_layout_probe_khr", &why);
   if (order == MmaAOrder::kNone) {
@@ -396,6 +437,11 @@ void choose_register_paths(Context& ctx) {
                       (order == MmaAOrder::kRowsInner ? "inner)" : "outer)");
   if (attention) ctx.attention_regs = order;
   ctx.gemm_regs_epilogue = gemm;
+  if (split) {  // the fp32 path has no attention on tensor cores: only its GEMM epilogue changes
+    ctx.split_gemm = "linear_cm_khr_splitr_16x8x16_acc32";
+    ctx.coopmat_note += ": GEMM epilogue in registers";
+    return;
+  }
   ctx.coopmat_note += std::string(": softmax in ") + (attention ? "registers" : "shared memory") +
                       ", GEMM epilogue in " + (gemm ? "registers" : "shared memory");
 }
@@ -586,7 +632,8 @@ void context_describe(const Context& ctx, char* buf, size_t len) {
                 VK_API_VERSION_PATCH(c.api_version), c.subgroup_size, c.max_shared,
                 static_cast<unsigned long long>(c.max_storage_range >> 20), c.storage16 ? "yes" : "no",
                 c.float16 ? "yes" : "no", shapes.c_str(),
-                ctx.coopmat_variant.empty() ? "scalar tiled f32 GEMM; " : "", ctx.coopmat_note.c_str());
+                ctx.coopmat_variant.empty() && ctx.split_gemm.empty() ? "scalar tiled f32 GEMM; " : "",
+                ctx.coopmat_note.c_str());
 }
 
 int32_t context_probe(char* why, size_t why_len) {

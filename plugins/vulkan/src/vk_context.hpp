@@ -142,6 +142,13 @@ struct Context {
   // before the op; one buffer for all of them, grown to the largest input seen (vk_weights.cpp).
   struct ::uce_buffer* x16 = nullptr;
 
+  // fp32 LINEAR on fp16 tensor cores (fp32 runs that allow cooperative matrices): the GEMM shader
+  // ("" = not used), and the hi/lo fp16 splits of its inputs (split_f16x2.comp): weights kept like
+  // the fp16 copies, activations in one scratch buffer grown like x16 (vk_weights.cpp).
+  std::string split_gemm;
+  std::map<Fp16CopyKey, Fp16Copy> split_weights;
+  struct ::uce_buffer* x_split = nullptr;
+
   Profiler* profiler = nullptr;  // UCE_VULKAN_PROFILE only (vk_profile.cpp)
   bool pipeline_stats = false;   // VK_KHR_pipeline_executable_properties enabled (profiling only)
 
@@ -195,6 +202,17 @@ uce_status buffer_read(Context& ctx, Buffer& b, size_t offset, void* dst, size_t
 uce_status fp16_weight_view(Context& ctx, const uce_tensor* w, uce_tensor* out, uce_error* err);
 // An fp16 copy of f32 activations x in the context's scratch (recorded into the batch).
 uce_status fp16_activation_view(Context& ctx, const uce_tensor* x, uce_tensor* out, uce_error* err);
+// Storage for the split of an f32 [rows, cols] tensor (split_f16x2.comp): hl is the f16
+// [2 rows, cols] view of hi then lo rows, scale the f32 [rows] view of the row scales.
+struct SplitStorage {
+  uce_tensor hl{}, scale{};
+};
+// The split of weight w, kept across batches. *stale is non-null when the caller must record the
+// split into the storage now; it then stores w's buffer generation there once recorded.
+uce_status split_weight_storage(Context& ctx, const uce_tensor* w, SplitStorage* out, uint64_t** stale,
+                                uce_error* err);
+// Scratch storage for the split of activations x (the caller records the split).
+uce_status split_activation_storage(Context& ctx, const uce_tensor* x, SplitStorage* out, uce_error* err);
 void weights_forget_buffer(Context& ctx, uint64_t buffer_id);  // before a buffer is destroyed
 void weights_shutdown(Context& ctx);
 

@@ -303,6 +303,56 @@ uce_status dispatch_y(Context& ctx, const std::string& shader, const Binder& b, 
 
 uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
 
+// Records split_f16x2.comp: f32 src [rows, cols] -> hi/lo fp16 rows and row scales in `to`.
+uce_status record_split(Context& ctx, const uce_tensor* src, const SplitStorage& to, uce_error* err) {
+  Mat m;
+  as_mat(src, m);
+  Binder b(ctx, err);
+  uce_status st = UCE_OK;
+  if ((st = b.bind(0, src)) != UCE_OK || (st = b.bind(1, &to.hl)) != UCE_OK || (st = b.bind(2, &to.scale)) != UCE_OK)
+    return st;
+  Push p;
+  p.u(0).u(m.cols).u(m.rows).u(b.elem_off[0]).u(m.stride).u(b.elem_off[1]).u(b.elem_off[2]);
+  return dispatch_y(ctx, "split_f16x2", b, p, 1, m.rows, 1, err);
+}
+
+// Whether LINEAR runs as fp32 on fp16 tensor cores: the path is chosen, x and W are f32, and rows
+// of the splits are 16-byte aligned (K a multiple of 8).
+bool split_linear_applies(const Context& ctx, const uce_op* op) {
+  const uce_tensor* x = op->srcs[0];
+  const uce_tensor* w = op->srcs[1];
+  return !ctx.split_gemm.empty() && x->dtype == UCE_F32 && w->dtype == UCE_F32 && x->ne[0] > 0 && x->ne[1] % 8 == 0;
+}
+
+// LINEAR as fp32 on fp16 tensor cores (linear_coopmat_split_nv.comp): W's split is made once and
+// kept (vk_weights.cpp), x's in the scratch just before the GEMM.
+uce_status record_split_linear(Context& ctx, const uce_op* op, uce_error* err) {
+  const uce_tensor *xt = op->srcs[0], *wt = op->srcs[1], *bias = op->n_srcs > 2 ? op->srcs[2] : nullptr;
+  Mat x, w, d;
+  as_mat(xt, x);
+  as_mat(wt, w);
+  as_mat(op->dst, d);
+  SplitStorage xs, ws;
+  uint64_t* stale = nullptr;
+  uce_status st = split_weight_storage(ctx, wt, &ws, &stale, err);
+  if (st != UCE_OK) return st;
+  if (stale) {
+    if ((st = record_split(ctx, wt, ws, err)) != UCE_OK) return st;
+    *stale = wt->buffer->vk.generation;
+  }
+  if ((st = split_activation_storage(ctx, xt, &xs, err)) != UCE_OK) return st;
+  if ((st = record_split(ctx, xt, xs, err)) != UCE_OK) return st;
+  Binder b(ctx, err);
+  const uce_tensor* slots[6] = {&xs.hl, &ws.hl, bias, op->dst, &xs.scale, &ws.scale};
+  for (uint32_t i = 0; i < 6; ++i)
+    if ((st = b.bind(i, slots[i])) != UCE_OK) return st;
+  Push p;
+  p.u(0).u(x.rows).u(w.rows).u(x.cols).u(b.elem_off[0]).u(x.cols).u(b.elem_off[1]).u(w.cols);
+  p.u(b.elem_off[2]).u(bias ? 1 : 0).u(static_cast<uint32_t>(op->activation)).u(b.elem_off[3]).u(d.stride);
+  p.u(b.elem_off[4]).u(b.elem_off[5]);
+  return dispatch_y(ctx, ctx.split_gemm, b, p, ceil_div(w.rows, 128), ceil_div(x.rows, 128), 128, err);
+}
+
 }  // namespace
 
 int ops_supports(const Context& ctx, const uce_op* op, char* why, size_t why_len) {
@@ -357,6 +407,7 @@ uce_status ops_compute(Context& ctx, const uce_op* op, uce_error* err) {
       return dispatch_y(ctx, "eltwise", b, p, ceil_div(x.cols, 256), x.rows, 1, err);
     }
     case UCE_OP_LINEAR: {
+      if (split_linear_applies(ctx, op)) return record_split_linear(ctx, op, err);
       Mat w;
       as_mat(src(0), x);
       const bool coopmat = !ctx.coopmat_variant.empty();
