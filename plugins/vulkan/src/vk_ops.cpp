@@ -312,7 +312,8 @@ uce_status record_split(Context& ctx, const uce_tensor* src, const SplitStorage&
   if ((st = b.bind(0, src)) != UCE_OK || (st = b.bind(1, &to.hl)) != UCE_OK || (st = b.bind(2, &to.scale)) != UCE_OK)
     return st;
   Push p;
-  p.u(0).u(m.cols).u(m.rows).u(b.elem_off[0]).u(m.stride).u(b.elem_off[1]).u(b.elem_off[2]);
+  const bool by4 = m.cols % 4 == 0 && m.stride % 4 == 0 && b.elem_off[0] % 4 == 0 && b.elem_off[1] % 4 == 0;
+  p.u(0).u(m.cols).u(m.rows).u(b.elem_off[0]).u(m.stride).u(b.elem_off[1]).u(b.elem_off[2]).u(by4 ? 1 : 0);
   return dispatch_y(ctx, "split_f16x2", b, p, 1, m.rows, 1, err);
 }
 
