@@ -51,6 +51,13 @@ def section_for(cfg, section, backend):
     return deep_merge(s, cfg[section].get("override", {}).get(backend, {}))
 
 
+def precision_flags(precision):
+    """uce_bench_ops options that open a backend as the e2e rows' uce-run config does: fp16 = true
+    for fp16; fp32 keeps uce-run's default coopmat = true (fp32 results, tensor cores where a
+    backend computes fp32 on them)."""
+    return ["--fp16"] if precision == "fp16" else ["--coopmat"]
+
+
 def run(cmd, timeout, env=None):
     """(rc, stdout, stderr); a timeout or a missing binary is rc 124 / 127 with the reason in stderr."""
     try:
@@ -126,8 +133,7 @@ class Shootout:
             return key not in self.unavailable
         cmd = [self.bins["ops"], "--backend", backend, "--threads", str(self.threads), "--families", "",
                "--peak-gemm", "16", "--peak-copy-mib", "1", "--warmup", "0", "--repeats", "1"]
-        if precision == "fp16":
-            cmd.append("--fp16")
+        cmd += precision_flags(precision)
         rc, so, se = run(cmd, 300)
         if rc == 0:
             self.describe[key] = json.loads(so)["describe"]  # with --fp16 it says what the backend uses
@@ -151,7 +157,7 @@ class Shootout:
                     cmd = [self.bins["ops"], "--backend", backend, "--threads", str(self.threads),
                            "--families", ",".join(o["families"]), "--batch", str(batch), "--warmup", str(o["warmup"]),
                            "--repeats", str(o["repeats"]), "--peak-gemm", str(o["peak_gemm"]),
-                           "--peak-copy-mib", str(o["peak_copy_mib"])] + (["--fp16"] if precision == "fp16" else [])
+                           "--peak-copy-mib", str(o["peak_copy_mib"])] + precision_flags(precision)
                     self.log("ops: " + " ".join(cmd))
                     rc, so, se = run(cmd, self.timeout)
                     if rc != 0:
