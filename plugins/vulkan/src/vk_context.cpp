@@ -531,6 +531,9 @@ uce_status context_open(const uce_backend_options* options, Context** out, uce_e
       ctx->device_name_filter = options->device_name;
     if (has(offsetof(uce_backend_options, allow_fp16) + sizeof(int32_t))) ctx->allow_fp16 = options->allow_fp16 != 0;
     if (has(offsetof(uce_backend_options, allow_coopmat) + sizeof(int32_t))) ctx->allow_coopmat = options->allow_coopmat != 0;
+    // UCE_VULKAN_SUBMIT_EVERY=N: dispatches per submitted part of a batch (0 = whole batches).
+    if (const char* every = std::getenv("UCE_VULKAN_SUBMIT_EVERY"))
+      ctx->submit_every = static_cast<uint32_t>(std::strtoul(every, nullptr, 10));
     if (has(offsetof(uce_backend_options, cache_dir) + sizeof(void*)) && options->cache_dir)
       ctx->cache_dir = options->cache_dir;
     if (has(offsetof(uce_backend_options, log_user) + sizeof(void*))) {
@@ -733,6 +736,32 @@ uce_status allocate_set(Context& ctx, VkDescriptorSet* out, uce_error* err) {
   }
 }
 
+// Submits the batch recorded so far without waiting (record_dispatch, every submit_every
+// dispatches) and continues in another command buffer.
+uce_status submit_part(Context& ctx, uce_error* err) {
+  VkResult r = vkEndCommandBuffer(ctx.cmd);
+  if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkEndCommandBuffer failed: %s", vk_result_name(r));
+  VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  si.commandBufferCount = 1;
+  si.pCommandBuffers = &ctx.cmd;
+  r = vkQueueSubmit(ctx.queue, 1, &si, VK_NULL_HANDLE);
+  if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkQueueSubmit failed: %s", vk_result_name(r));
+  ctx.submitted.push_back(ctx.cmd);
+  ctx.recording = false;  // the next dispatch begins a new part (begin_batch orders it after this one)
+  if (!ctx.spare_cmds.empty()) {
+    ctx.cmd = ctx.spare_cmds.back();
+    ctx.spare_cmds.pop_back();
+    return UCE_OK;
+  }
+  VkCommandBufferAllocateInfo cai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  cai.commandPool = ctx.cmd_pool;
+  cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  cai.commandBufferCount = 1;
+  r = vkAllocateCommandBuffers(ctx.device, &cai, &ctx.cmd);
+  if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkAllocateCommandBuffers failed: %s", vk_result_name(r));
+  return UCE_OK;
+}
+
 }  // namespace
 
 uce_status record_dispatch(Context& ctx, VkPipeline pipeline, const VkDescriptorBufferInfo* infos,
@@ -768,11 +797,17 @@ uce_status record_dispatch(Context& ctx, VkPipeline pipeline, const VkDescriptor
   vkCmdDispatch(ctx.cmd, gx, gy, gz);
   ++ctx.batch_dispatches;
   if (ctx.profiler) profile_command(ctx, label, uint64_t(gx) * gy * gz);
+  // The profiler times one command buffer per batch: it keeps whole batches.
+  if (ctx.submit_every && ctx.batch_dispatches >= ctx.submit_every && !ctx.profiler) return submit_part(ctx, err);
   return UCE_OK;
 }
 
 uce_status flush(Context& ctx, uce_error* err) {
-  if (!ctx.recording) return check_validation(ctx, err);
+  if (!ctx.recording && ctx.submitted.empty()) return check_validation(ctx, err);
+  if (!ctx.recording) {  // parts are in flight: the fence goes on one more (empty) part after them
+    uce_status st = begin_batch(ctx, err);
+    if (st != UCE_OK) return st;
+  }
   // Make the batch's writes available to the host and to later transfers.
   VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
   mb.srcAccessMask = VK_ACCESS_MEMORY_WRITE_BIT;
@@ -794,6 +829,11 @@ uce_status flush(Context& ctx, uce_error* err) {
   profile_finished(ctx);
   vkResetFences(ctx.device, 1, &ctx.fence);
   vkResetCommandBuffer(ctx.cmd, 0);
+  for (VkCommandBuffer c : ctx.submitted) {
+    vkResetCommandBuffer(c, 0);
+    ctx.spare_cmds.push_back(c);
+  }
+  ctx.submitted.clear();
   for (auto pool : ctx.pools) vkResetDescriptorPool(ctx.device, pool, 0);
   ctx.pool_cursor = 0;
   ctx.batch_dispatches = 0;

@@ -111,6 +111,11 @@ struct Context {
   VkFence fence = VK_NULL_HANDLE;
   bool recording = false;
   uint32_t batch_dispatches = 0;
+  // A batch is submitted in parts of submit_every dispatches (0: whole), so that the GPU starts on
+  // the first ops while the host records the rest; the parts' command buffers wait in `submitted`
+  // until flush() has waited for the last one, then go back to `spare_cmds`.
+  uint32_t submit_every = 64;
+  std::vector<VkCommandBuffer> submitted, spare_cmds;
 
   // descriptors and pipelines
   VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
