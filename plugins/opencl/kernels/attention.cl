@@ -59,21 +59,16 @@ void attention(__global const float* qkv, uint qkv_off, uint qkv_stride,
   const uint qi = get_group_id(0) * QB + lq;
   bool active = qi < n_q;
 
-  // This query's row and its sequence's key range [kbeg, kend): the largest s with
-  // seg[s] <= row (empty sequences are skipped by "largest").
+  // This query's row and its sequence's key range [kbeg, kend).
   int row = 0, kbeg = 0, kend = 0;
   if (active) {
     row = has_qrows ? query_rows[qr_off + qi] : (int)qi;
     if (row < 0 || row >= seg[seg_off + n_seg]) row = -1;  // caller's bug: output zeros
   }
   if (active && row >= 0) {
-    int lo = 0, hi = (int)n_seg - 1;
-    while (lo < hi) {
-      const int mid = (lo + hi + 1) / 2;
-      if (seg[seg_off + mid] <= row) lo = mid; else hi = mid - 1;
-    }
-    kbeg = seg[seg_off + lo];
-    kend = seg[seg_off + lo + 1];
+    const int s = sequence_of_row(seg, seg_off, n_seg, row);
+    kbeg = seg[seg_off + s];
+    kend = seg[seg_off + s + 1];
   }
   if (lq == 0) {
     range[0] = INT_MAX;

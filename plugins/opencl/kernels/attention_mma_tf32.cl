@@ -54,36 +54,8 @@ void attention_mma_tf32x3(__global const float* qkv, uint qkv_off, uint qkv_stri
   const uint q0 = get_group_id(0) * TQ;
   const float L2E = 1.4426950408889634f;
 
-  if (tid == 0) {
-    range[0] = INT_MAX;
-    range[1] = INT_MIN;
-  }
-  barrier(CLK_LOCAL_MEM_FENCE);
-  if (tid < TQ) {
-    const uint qi = q0 + tid;
-    int kbeg = 0, kend = 0, row = -1;
-    if (tid < qpg && qi < n_q) {
-      row = has_qrows ? query_rows[qr_off + qi] : (int)qi;
-      if (row < 0 || row >= seg[seg_off + n_seg]) row = -1;  // caller's bug: output zeros
-      if (row >= 0) {
-        int lo = 0, hi = (int)n_seg - 1;
-        while (lo < hi) {
-          const int mid = (lo + hi + 1) / 2;
-          if (seg[seg_off + mid] <= row) lo = mid; else hi = mid - 1;
-        }
-        kbeg = seg[seg_off + lo];
-        kend = seg[seg_off + lo + 1];
-      }
-    }
-    qbeg[tid] = kbeg;
-    qend[tid] = kend;
-    qrow[tid] = row;
-    if (kend > kbeg) {
-      atomic_min(&range[0], kbeg);
-      atomic_max(&range[1], kend);
-    }
-  }
-  barrier(CLK_LOCAL_MEM_FENCE);
+  attention_query_ranges(seg, seg_off, n_seg, query_rows, qr_off, has_qrows, n_q, q0, qpg, TQ, qbeg, qend,
+                         qrow, range);
   const int gbeg = range[0], gend = range[1];
 
   // This lane's two queries: rows g and g + 8 of the warp's 16 (C fragment rows).
@@ -123,27 +95,7 @@ void attention_mma_tf32x3(__global const float* qkv, uint qkv_off, uint qkv_stri
   // Work-item tid loads float4 number tid + i * NT of the K and V tiles (16 per key row).
   float4 pk[KV_LOADS], pv[KV_LOADS];
   float pa_next = -INFINITY;
-#define FETCH_TILE(T0)                                                                    \
-  do {                                                                                    \
-    for (uint r = 0; r < KV_LOADS; ++r) {                                                 \
-      const uint e = tid + r * NT, j = e >> 4, c = e & 15;                                \
-      const int kr = (T0) + (int)j;                                                       \
-      pk[r] = (float4)(0.0f);                                                             \
-      pv[r] = (float4)(0.0f);                                                             \
-      if (kr < gend) {                                                                    \
-        const size_t base = (size_t)qkv_off + (size_t)kr * qkv_stride + (size_t)h * THD; \
-        pk[r] = vload4(c, qkv + base + d_model);                                          \
-        pv[r] = vload4(c, qkv + base + 2 * (size_t)d_model);                              \
-      }                                                                                   \
-    }                                                                                     \
-    if (tid < TK) {                                                                       \
-      const int kr = (T0) + (int)tid;                                                     \
-      pa_next = -INFINITY;                                                                \
-      if (kr < gend && !(has_mask && key_mask[km_off + kr] != 0))                         \
-        pa_next = has_bias ? key_bias[kb_off + kr] * L2E : 0.0f;                          \
-    }                                                                                     \
-  } while (0)
-  if (gbeg < gend) FETCH_TILE(gbeg);
+  if (gbeg < gend) FETCH_KV_TILE(gbeg, tid);
 
   for (int t0 = gbeg; t0 < gend; t0 += TK) {
     barrier(CLK_LOCAL_MEM_FENCE);  // the previous tile is consumed
@@ -158,7 +110,7 @@ void attention_mma_tf32x3(__global const float* qkv, uint qkv_off, uint qkv_stri
     }
     if (tid < TK) kadd[tid] = pa_next;
     barrier(CLK_LOCAL_MEM_FENCE);  // the tile is visible
-    if (t0 + TK < gend) FETCH_TILE(t0 + TK);  // lands during the products
+    if (t0 + TK < gend) FETCH_KV_TILE(t0 + TK, tid);  // lands during the products
 
     // S = Q K^T: 4 blocks of 8 keys; each head-dim half summed from zero on the tensor cores.
     float s[4][4];
@@ -249,7 +201,6 @@ void attention_mma_tf32x3(__global const float* qkv, uint qkv_off, uint qkv_stri
       o[dt][3] = o[dt][3] * corr_b + part[3];
     }
   }
-#undef FETCH_TILE
 
   // Denominators: the 4 lanes' shares of each query, then 1 / l (every key masked: zeros).
   l_a += shfl_xor_f32(l_a, 1u);

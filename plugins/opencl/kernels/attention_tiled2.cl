@@ -22,7 +22,7 @@
 #define THD 64   // head dim (only this one)
 #define NT 128   // work-items
 #define C4 16    // float4 per row (THD / 4)
-#define NPF 4    // float4 of K (and of V) each work-item loads per tile: TK * C4 / NT
+#define KV_LOADS 4  // float4 of K (and of V) each work-item loads per tile: TK * C4 / NT
 
 // qpg: queries per work-group, 64, or 1 for a few query rows from many sequences (the CLS-only
 // last layer): a group streams the union of its queries' key ranges.
@@ -53,37 +53,10 @@ void attention_tiled2(__global const float* qkv, uint qkv_off, uint qkv_stride,
   const uint q0 = get_group_id(0) * qpg;
   const float L2E = 1.4426950408889634f;
 
-  if (t == 0) {
-    range[0] = INT_MAX;
-    range[1] = INT_MIN;
-  }
-  barrier(CLK_LOCAL_MEM_FENCE);
-  if (t < TQ) {
-    const uint qi = q0 + t;
-    int kbeg = 0, kend = 0, row = -1;
-    if (t < qpg && qi < n_q) {
-      row = has_qrows ? query_rows[qr_off + qi] : (int)qi;
-      if (row < 0 || row >= seg[seg_off + n_seg]) row = -1;  // caller's bug: output zeros
-      if (row >= 0) {
-        int lo = 0, hi = (int)n_seg - 1;
-        while (lo < hi) {
-          const int mid = (lo + hi + 1) / 2;
-          if (seg[seg_off + mid] <= row) lo = mid; else hi = mid - 1;
-        }
-        kbeg = seg[seg_off + lo];
-        kend = seg[seg_off + lo + 1];
-      }
-    }
-    qbeg[t] = kbeg;
-    qend[t] = kend;
-    qrow[t] = row;
-    mbuf[1][t] = -INFINITY;  // the "previous" max of the first tile (tile 0 writes mbuf[0])
-    if (kend > kbeg) {
-      atomic_min(&range[0], kbeg);
-      atomic_max(&range[1], kend);
-    }
-  }
-  barrier(CLK_LOCAL_MEM_FENCE);
+  attention_query_ranges(seg, seg_off, n_seg, query_rows, qr_off, has_qrows, n_q, q0, qpg, TQ, qbeg, qend,
+                         qrow, range);
+  // The "previous" max of the first tile (tile 0 writes mbuf[0]); read after the loop's barriers.
+  if (t < TQ) mbuf[1][t] = -INFINITY;
   const int gbeg = range[0], gend = range[1];
 
   // Q tile, scaled by scale * log2(e) so that exp2 of the logit difference is the softmax term.
@@ -106,35 +79,15 @@ void attention_tiled2(__global const float* qkv, uint qkv_off, uint qkv_stride,
   for (int i = 0; i < 8; ++i) acc[i] = (float4)(0.0f);
   float lpart[4] = {0.0f, 0.0f, 0.0f, 0.0f};  // this work-item's share of its queries' denominators
 
-  float4 pk[NPF], pv[NPF];
+  float4 pk[KV_LOADS], pv[KV_LOADS];
   float pa_next = -INFINITY;
-#define FETCH_TILE(T0)                                                                    \
-  do {                                                                                    \
-    for (int r = 0; r < NPF; ++r) {                                                       \
-      const uint e = t + (uint)r * NT, j = e / C4, c = e % C4;                            \
-      const int kr = (T0) + (int)j;                                                       \
-      pk[r] = (float4)(0.0f);                                                             \
-      pv[r] = (float4)(0.0f);                                                             \
-      if (kr < gend) {                                                                    \
-        const size_t base = (size_t)qkv_off + (size_t)kr * qkv_stride + (size_t)h * THD; \
-        pk[r] = vload4(c, qkv + base + d_model);                                          \
-        pv[r] = vload4(c, qkv + base + 2 * (size_t)d_model);                              \
-      }                                                                                   \
-    }                                                                                     \
-    if (t < TK) {                                                                         \
-      const int kr = (T0) + (int)t;                                                       \
-      pa_next = -INFINITY;                                                                \
-      if (kr < gend && !(has_mask && key_mask[km_off + kr] != 0))                         \
-        pa_next = has_bias ? key_bias[kb_off + kr] * L2E : 0.0f;                          \
-    }                                                                                     \
-  } while (0)
-  if (gbeg < gend) FETCH_TILE(gbeg);
+  if (gbeg < gend) FETCH_KV_TILE(gbeg, t);
 
   uint par = 0;
   for (int t0 = gbeg; t0 < gend; t0 += TK, par ^= 1u) {
     barrier(CLK_LOCAL_MEM_FENCE);  // (A) previous tile's P and V consumed (and qs written)
 #pragma unroll
-    for (int r = 0; r < NPF; ++r) {
+    for (int r = 0; r < KV_LOADS; ++r) {
       const uint e = t + (uint)r * NT, j = e / C4, c = e % C4;
       kp[j * C4 + (c ^ (j & 7))] = pk[r];
       vs[j * C4 + c] = pv[r];
@@ -206,7 +159,7 @@ void attention_tiled2(__global const float* qkv, uint qkv_off, uint qkv_stride,
     }
     barrier(CLK_LOCAL_MEM_FENCE);  // (D) P, corr visible
 
-    if (t0 + TK < gend) FETCH_TILE(t0 + TK);  // lands during the P V product
+    if (t0 + TK < gend) FETCH_KV_TILE(t0 + TK, t);  // lands during the P V product
 
     // O = O * corr + P V for 8 queries x 4 dims.
     {

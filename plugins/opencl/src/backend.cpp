@@ -45,9 +45,14 @@ const char* program_source(const std::string& program) {
   return nullptr;
 }
 
-// The programs built on mma_tf32.cl's inline-PTX helpers (prepended after common.cl).
-bool uses_tensor_cores(const std::string& program) {
-  return program == "gemm_mma_tf32" || program == "attention_mma_tf32";
+// common.cl, then the shared parts a program is built on, then its own source: mma_tf32.cl's
+// inline-PTX helpers for the tensor-core programs, attention_tiles.cl for the attention programs.
+std::string program_text(const std::string& program, const char* body) {
+  std::string text = std::string(kernels::common_cl) + "\n";
+  if (program == "gemm_mma_tf32" || program == "attention_mma_tf32") text += std::string(kernels::mma_tf32_cl) + "\n";
+  if (program.rfind("attention", 0) == 0)
+    text += std::string(kernels::attention_tiles_cl) + "\n";
+  return text + body;
 }
 
 }  // namespace
@@ -235,8 +240,7 @@ ClStatus Backend::kernel(const std::string& program, const std::string& defines,
   } else {
     const char* body = program_source(program);
     if (!body) return ClStatus::fail(UCE_ERR_INTERNAL, "opencl: unknown program " + program);
-    const std::string source = std::string(kernels::common_cl) + "\n" +
-                               (uses_tensor_cores(program) ? std::string(kernels::mma_tf32_cl) + "\n" : "") + body;
+    const std::string source = program_text(program, body);
     const std::string build_options = "-cl-std=CL1.2 " + defines;
     UCE_CL_TRY(cache_->get(source, build_options, program + ".cl", &prog));
     if (std::string w = cache_->take_warning(); !w.empty()) log(UCE_LOG_WARN, w);

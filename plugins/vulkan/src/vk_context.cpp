@@ -446,6 +446,17 @@ void choose_register_paths(Context& ctx) {
                       ", GEMM epilogue in " + (gemm ? "registers" : "shared memory");
 }
 
+// One primary command buffer from the context's pool (a batch's first part, or a later one).
+uce_status allocate_command_buffer(Context& ctx, VkCommandBuffer* out, uce_error* err) {
+  VkCommandBufferAllocateInfo cai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  cai.commandPool = ctx.cmd_pool;
+  cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  cai.commandBufferCount = 1;
+  VkResult r = vkAllocateCommandBuffers(ctx.device, &cai, out);
+  if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkAllocateCommandBuffers failed: %s", vk_result_name(r));
+  return UCE_OK;
+}
+
 uce_status create_device(Context& ctx, uce_error* err) {
   const Caps& c = ctx.caps;
   float prio = 1.0f;
@@ -504,12 +515,8 @@ uce_status create_device(Context& ctx, uce_error* err) {
   pci.queueFamilyIndex = ctx.queue_family;
   r = vkCreateCommandPool(ctx.device, &pci, nullptr, &ctx.cmd_pool);
   if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkCreateCommandPool failed: %s", vk_result_name(r));
-  VkCommandBufferAllocateInfo cai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  cai.commandPool = ctx.cmd_pool;
-  cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  cai.commandBufferCount = 1;
-  r = vkAllocateCommandBuffers(ctx.device, &cai, &ctx.cmd);
-  if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkAllocateCommandBuffers failed: %s", vk_result_name(r));
+  uce_status st = allocate_command_buffer(ctx, &ctx.cmd, err);
+  if (st != UCE_OK) return st;
   VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
   r = vkCreateFence(ctx.device, &fci, nullptr, &ctx.fence);
   if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkCreateFence failed: %s", vk_result_name(r));
@@ -753,13 +760,7 @@ uce_status submit_part(Context& ctx, uce_error* err) {
     ctx.spare_cmds.pop_back();
     return UCE_OK;
   }
-  VkCommandBufferAllocateInfo cai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  cai.commandPool = ctx.cmd_pool;
-  cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  cai.commandBufferCount = 1;
-  r = vkAllocateCommandBuffers(ctx.device, &cai, &ctx.cmd);
-  if (r != VK_SUCCESS) return fail(err, UCE_ERR_DEVICE, "vulkan: vkAllocateCommandBuffers failed: %s", vk_result_name(r));
-  return UCE_OK;
+  return allocate_command_buffer(ctx, &ctx.cmd, err);
 }
 
 }  // namespace
