@@ -153,8 +153,8 @@ uce_status split_weight_storage(Context& ctx, const uce_tensor* w, SplitStorage*
   const int64_t rows = w->ne[0], cols = w->ne[1];
   const Fp16CopyKey key{src.id, w->offset, rows, cols, w->stride[0]};
   Fp16Copy& copy = ctx.split_weights[key];
-  *stale = nullptr;
-  if (!copy.buf) {
+  const bool created = !copy.buf;
+  if (created) {
     copy.buf = new uce_buffer{};
     const uint64_t bytes = split_bytes(rows, cols);
     uce_status st = buffer_create(ctx, bytes, copy.buf->vk, err);
@@ -166,7 +166,7 @@ uce_status split_weight_storage(Context& ctx, const uce_tensor* w, SplitStorage*
     ctx.fp16_weight_bytes += bytes;
   }
   *out = split_views(copy.buf, rows, cols);
-  if (copy.generation != src.generation || copy.generation == 0) *stale = &copy.generation;
+  *stale = created || copy.generation != src.generation ? &copy.generation : nullptr;
   return UCE_OK;
 }
 
