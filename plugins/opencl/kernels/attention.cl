@@ -40,13 +40,7 @@ typedef float vec_t;
 #define HV (HD / VW)
 
 __kernel __attribute__((reqd_work_group_size(QB, 1, 1)))
-void attention(__global const float* qkv, uint qkv_off, uint qkv_stride,
-               __global const int* seg, uint seg_off, uint n_seg,
-               __global const float* key_bias, uint kb_off, int has_bias,
-               __global const uchar* key_mask, uint km_off, int has_mask,
-               __global const int* query_rows, uint qr_off, int has_qrows,
-               __global float* dst, uint d_off, uint d_stride,
-               uint n_q, uint d_model, float scale) {
+void attention(ATTENTION_ARGS) {
   __local vec_t ks[KB][HV];
   __local vec_t vs[KB][HV];
   __local float kadd[KB];  // key_bias, or -INFINITY for masked / out-of-range keys

@@ -30,13 +30,7 @@
 // the same within 3%; 230 registers, no spills, 35 KiB of local memory.)
 
 __kernel __attribute__((reqd_work_group_size(NT, 1, 1)))
-void attention_mma_tf32x3(__global const float* qkv, uint qkv_off, uint qkv_stride,
-                          __global const int* seg, uint seg_off, uint n_seg,
-                          __global const float* key_bias, uint kb_off, int has_bias,
-                          __global const uchar* key_mask, uint km_off, int has_mask,
-                          __global const int* query_rows, uint qr_off, int has_qrows,
-                          __global float* dst, uint d_off, uint d_stride,
-                          uint n_q, uint d_model, float scale, uint qpg) {
+void attention_mma_tf32x3(ATTENTION_ARGS, uint qpg) {
   // K and V tiles as TF32 big and small parts (uint bit patterns), row = key.
   __local uint4 tiles4[4 * TK * LDT / 4];
   __local uint* const k_big = (__local uint*)tiles4;

@@ -27,13 +27,7 @@
 // qpg: queries per work-group, 64, or 1 for a few query rows from many sequences (the CLS-only
 // last layer): a group streams the union of its queries' key ranges.
 __kernel __attribute__((reqd_work_group_size(NT, 1, 1)))
-void attention_tiled2(__global const float* qkv, uint qkv_off, uint qkv_stride,
-                      __global const int* seg, uint seg_off, uint n_seg,
-                      __global const float* key_bias, uint kb_off, int has_bias,
-                      __global const uchar* key_mask, uint km_off, int has_mask,
-                      __global const int* query_rows, uint qr_off, int has_qrows,
-                      __global float* dst, uint d_off, uint d_stride,
-                      uint n_q, uint d_model, float scale, uint qpg) {
+void attention_tiled2(ATTENTION_ARGS, uint qpg) {
   // Swizzles: Q row r, float4 c at r*16 + (c ^ (r & 3)); K row j, float4 c at j*16 + (c ^ (j & 7));
   // P key j, query float4 g at j*16 + (g ^ (j & 7)) (same array as K).
   __local float4 qs[TQ * C4];

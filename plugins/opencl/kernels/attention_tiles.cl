@@ -3,6 +3,16 @@
 // per-query key ranges of a work-group and the K/V tile fetch. Prepended (after common.cl) to the
 // attention programs only.
 
+// The arguments of every attention kernel, in the order the host sets them (ops.cpp,
+// run_attention); the 64-query kernels take `uint qpg` (queries per work-group) after them.
+#define ATTENTION_ARGS                                                      \
+  __global const float *qkv, uint qkv_off, uint qkv_stride,                 \
+      __global const int *seg, uint seg_off, uint n_seg,                    \
+      __global const float *key_bias, uint kb_off, int has_bias,            \
+      __global const uchar *key_mask, uint km_off, int has_mask,            \
+      __global const int *query_rows, uint qr_off, int has_qrows,           \
+      __global float *dst, uint d_off, uint d_stride, uint n_q, uint d_model, float scale
+
 // The sequence holding packed row `row` (0 <= row < seg[n_seg]): the largest s with seg[s] <= row
 // (empty sequences are skipped by "largest").
 int sequence_of_row(__global const int* seg, uint seg_off, uint n_seg, int row) {
