@@ -146,6 +146,15 @@ int main() {
   for (const Run& r : runs)
     for (int warps : {4, 8, 16}) {
       const int threads = 32 * warps, blocks = prop.multiProcessorCount * 64 / warps * 4;
+      cudaFuncAttributes attr;
+      CHECK(cudaFuncGetAttributes(&attr, r.kernel));
+      int per_sm = 0;
+      CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, r.kernel, threads, 0));
+      if (per_sm == 0) {
+        std::printf("%-38s %2d warps/block: does not fit on an SM (%d registers per thread)\n", r.name, warps,
+                    attr.numRegs);
+        continue;
+      }
       int iters = 64;
       const float first = time_ms(r.kernel, blocks, threads, iters, out, clocks);  // warm-up, calibration
       iters = static_cast<int>(std::min(1e6, std::max(64.0, iters * 20.0 / std::max(first, 1e-3f))));
@@ -172,8 +181,9 @@ int main() {
       }
       if (!ok) ++failures;
       std::printf("%-38s %2d warps/block %6d blocks  iters %7d  %8.3f ms  %7.1f TFLOP/s  SM clock %5.0f MHz  "
-                  "%6.0f FLOP/SM/clock\n",
-                  r.name, warps, blocks, iters, ms, flop / (ms * 1e-3) * 1e-12, mhz, per_sm_clk);
+                  "%6.0f FLOP/SM/clock  %3d regs, %2d warps/SM\n",
+                  r.name, warps, blocks, iters, ms, flop / (ms * 1e-3) * 1e-12, mhz, per_sm_clk, attr.numRegs,
+                  per_sm * warps);
       std::fflush(stdout);
     }
   CHECK(cudaFree(out));

@@ -269,7 +269,7 @@ Pipeline make_pipeline(Device& d, const Variant& v, uint32_t wg) {
   dli.bindingCount = 2;
   dli.pBindings = b;
   check(vkCreateDescriptorSetLayout(d.dev, &dli, nullptr, &p.dsl), "vkCreateDescriptorSetLayout");
-  VkPushConstantRange pc{VK_SHADER_STAGE_COMPUTE_BIT, 0, 12};
+  VkPushConstantRange pc{VK_SHADER_STAGE_COMPUTE_BIT, 0, 16};
   VkPipelineLayoutCreateInfo pli{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
   pli.setLayoutCount = 1;
   pli.pSetLayouts = &p.dsl;
@@ -361,10 +361,11 @@ double dispatch(Device& d, Pipeline& p, uint32_t groups, uint32_t iters) {
   vkCmdResetQueryPool(cb, d.queries, 0, 2);
   vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipe);
   vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &p.set, 0, nullptr);
-  struct {
+  struct {  // the shaders' push constants: fma_peak uses a and b, mma_peak the period
     uint32_t iters;
     float a, b;
-  } push{iters, 1.0f, 1.0f};
+    uint32_t period;
+  } push{iters, 1.0f, 1.0f, 2u};
   vkCmdPushConstants(cb, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(push), &push);
   vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, d.queries, 0);
   vkCmdDispatch(cb, groups, 1, 1);

@@ -5,7 +5,7 @@
 // (vk_peak.cpp) checks it.
 layout(local_size_x_id = 0) in;
 layout(std430, set = 0, binding = 1) writeonly buffer Out { vec4 outv[]; };
-layout(push_constant) uniform Push { uint iters; float a, b; } p;
+layout(push_constant) uniform Push { uint iters; float a, b; uint period; } p;  // period: mma_peak only
 #define CHAINS 8
 void main() {
   vec4 x0 = vec4(0.0), x1 = vec4(1.0), x2 = vec4(2.0), x3 = vec4(3.0);

@@ -25,7 +25,9 @@ layout(std430, set = 0, binding = 0) readonly buffer In { uvec4 in8[]; };  // fp
 #define ACC_SCALAR float16_t
 #endif
 layout(std430, set = 0, binding = 1) writeonly buffer Out { ACC_SCALAR outv[]; };
-layout(push_constant) uniform Push { uint iters; } p;
+// period (2): the k steps of the shared tile are visited in turn, a count the compiler cannot
+// know, so it cannot keep the fragments of every step in registers instead of loading them.
+layout(push_constant) uniform Push { uint iters; float a, b; uint period; } p;
 
 #define A_T fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define B_T fcoopmatNV<16, gl_ScopeSubgroup, 16, CM_N>
@@ -65,8 +67,7 @@ void main() {
   EACH_TILE(DECLARE_ACC)
 #ifdef SMEM
   for (uint it = 0u; it < p.iters; ++it) {
-    // The two k steps of the tile alternate, so the loads cannot be hoisted out of the loop.
-    uint kk = (it & 1u) * 2u;
+    uint kk = (it % p.period) * 2u;  // uvec4 offset of this k step (16 halfs = 2 uvec4)
     A_T a0, a1, a2, a3;
     coopMatLoadNV(a0, As, 0u * PV + kk, PV, false);
     coopMatLoadNV(a1, As, 16u * PV + kk, PV, false);
