@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -33,71 +34,54 @@ __device__ uint64_t global_ns() {
   return t;
 }
 
-// f32 accumulators: c[j] (4 floats per lane) += A (16x16 ones) * B (16x8 ones).
-template <int CHAINS>
-__global__ void mma_f32(int iters, float* out, unsigned long long* clocks) {
+// CHAINS accumulators per warp, each += A (16x16 ones) * B (16x8 ones) per iteration. f32
+// accumulators are 4 floats per lane; f16 ones (F16ACC) 2 registers of fp16 pairs per lane,
+// stored as floats.
+template <int CHAINS, bool F16ACC>
+__global__ void mma_chains(int iters, float* out, unsigned long long* clocks) {
   const uint32_t one2 = 0x3c003c00u;  // two fp16 ones
-  float c[CHAINS][4];
-#pragma unroll
-  for (int j = 0; j < CHAINS; ++j) c[j][0] = c[j][1] = c[j][2] = c[j][3] = static_cast<float>(j);
-  const bool timer = threadIdx.x == 0 && blockIdx.x == 0;
-  uint64_t clk0 = 0, ns0 = 0;
-  if (timer) { clk0 = clock64(); ns0 = global_ns(); }
-  for (int it = 0; it < iters; ++it) {
-#pragma unroll
-    for (int j = 0; j < CHAINS; ++j)
-      asm volatile(
-          "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-          : "+f"(c[j][0]), "+f"(c[j][1]), "+f"(c[j][2]), "+f"(c[j][3])
-          : "r"(one2), "r"(one2), "r"(one2), "r"(one2), "r"(one2), "r"(one2));
-  }
-  if (timer) {
-    clocks[0] = clock64() - clk0;
-    clocks[1] = global_ns() - ns0;
-  }
-  const int warp = (blockIdx.x * blockDim.x + threadIdx.x) / 32, lane = threadIdx.x % 32;
-  float* o = out + static_cast<size_t>(warp % k_slots) * CHAINS * 128;
+  using Acc = std::conditional_t<F16ACC, uint32_t[2], float[4]>;
+  Acc c[CHAINS];
 #pragma unroll
   for (int j = 0; j < CHAINS; ++j) {
-    o[j * 128 + lane * 4 + 0] = c[j][0];
-    o[j * 128 + lane * 4 + 1] = c[j][1];
-    o[j * 128 + lane * 4 + 2] = c[j][2];
-    o[j * 128 + lane * 4 + 3] = c[j][3];
-  }
-}
-
-// f16 accumulators: c[j] (2 registers of fp16 pairs per lane).
-template <int CHAINS>
-__global__ void mma_f16(int iters, float* out, unsigned long long* clocks) {
-  const uint32_t one2 = 0x3c003c00u;
-  uint32_t c[CHAINS][2];
-#pragma unroll
-  for (int j = 0; j < CHAINS; ++j) {
-    const uint32_t h = __half_as_ushort(__float2half(static_cast<float>(j)));
-    c[j][0] = c[j][1] = h | (h << 16);
+    if constexpr (F16ACC) {
+      const uint32_t h = __half_as_ushort(__float2half(static_cast<float>(j)));
+      c[j][0] = c[j][1] = h | (h << 16);
+    } else {
+      c[j][0] = c[j][1] = c[j][2] = c[j][3] = static_cast<float>(j);
+    }
   }
   const bool timer = threadIdx.x == 0 && blockIdx.x == 0;
   uint64_t clk0 = 0, ns0 = 0;
   if (timer) { clk0 = clock64(); ns0 = global_ns(); }
   for (int it = 0; it < iters; ++it) {
 #pragma unroll
-    for (int j = 0; j < CHAINS; ++j)
-      asm volatile("mma.sync.aligned.m16n8k16.row.col.f16.f16.f16.f16 {%0,%1}, {%2,%3,%4,%5}, {%6,%7}, {%0,%1};"
-                   : "+r"(c[j][0]), "+r"(c[j][1])
-                   : "r"(one2), "r"(one2), "r"(one2), "r"(one2), "r"(one2), "r"(one2));
+    for (int j = 0; j < CHAINS; ++j) {
+      if constexpr (F16ACC)
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f16.f16.f16.f16 {%0,%1}, {%2,%3,%4,%5}, {%6,%7}, {%0,%1};"
+                     : "+r"(c[j][0]), "+r"(c[j][1])
+                     : "r"(one2), "r"(one2), "r"(one2), "r"(one2), "r"(one2), "r"(one2));
+      else
+        asm volatile(
+            "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+            : "+f"(c[j][0]), "+f"(c[j][1]), "+f"(c[j][2]), "+f"(c[j][3])
+            : "r"(one2), "r"(one2), "r"(one2), "r"(one2), "r"(one2), "r"(one2));
+    }
   }
   if (timer) {
     clocks[0] = clock64() - clk0;
     clocks[1] = global_ns() - ns0;
   }
   const int warp = (blockIdx.x * blockDim.x + threadIdx.x) / 32, lane = threadIdx.x % 32;
-  float* o = out + static_cast<size_t>(warp % k_slots) * CHAINS * 128;
+  float* o = out + static_cast<size_t>(warp % k_slots) * CHAINS * 128 + lane * 4;
 #pragma unroll
   for (int j = 0; j < CHAINS; ++j) {
 #pragma unroll
-    for (int e = 0; e < 2; ++e) {
-      o[j * 128 + lane * 4 + 2 * e] = __half2float(__ushort_as_half(static_cast<unsigned short>(c[j][e] & 0xffff)));
-      o[j * 128 + lane * 4 + 2 * e + 1] = __half2float(__ushort_as_half(static_cast<unsigned short>(c[j][e] >> 16)));
+    for (int e = 0; e < 4; ++e) {
+      if constexpr (F16ACC)
+        o[j * 128 + e] = __half2float(__ushort_as_half(static_cast<unsigned short>(c[j][e / 2] >> (16 * (e % 2)))));
+      else
+        o[j * 128 + e] = c[j][e];
     }
   }
 }
@@ -133,10 +117,10 @@ int main() {
   std::printf("device: %s, %d SMs, compute capability %d.%d\n", prop.name, prop.multiProcessorCount, prop.major,
               prop.minor);
   const Run runs[] = {
-      {"mma.sync m16n8k16 f32acc, 8 chains", mma_f32<8>, 8, false},
-      {"mma.sync m16n8k16 f32acc, 16 chains", mma_f32<16>, 16, false},
-      {"mma.sync m16n8k16 f32acc, 32 chains", mma_f32<32>, 32, false},
-      {"mma.sync m16n8k16 f16acc, 16 chains", mma_f16<16>, 16, true},
+      {"mma.sync m16n8k16 f32acc, 8 chains", mma_chains<8, false>, 8, false},
+      {"mma.sync m16n8k16 f32acc, 16 chains", mma_chains<16, false>, 16, false},
+      {"mma.sync m16n8k16 f32acc, 32 chains", mma_chains<32, false>, 32, false},
+      {"mma.sync m16n8k16 f16acc, 16 chains", mma_chains<16, true>, 16, true},
   };
   float* out;
   unsigned long long* clocks;

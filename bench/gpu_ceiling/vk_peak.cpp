@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "vk_khr_coopmat.hpp"
+#include "vk_device_query.hpp"
 #include "vk_shaders.hpp"
 
 namespace {
@@ -66,37 +66,17 @@ std::vector<Variant> all_variants() {
   return v;
 }
 
-bool has_extension(VkPhysicalDevice phys, const char* name) {
-  uint32_t n = 0;
-  vkEnumerateDeviceExtensionProperties(phys, nullptr, &n, nullptr);
-  std::vector<VkExtensionProperties> e(n);
-  vkEnumerateDeviceExtensionProperties(phys, nullptr, &n, e.data());
-  for (const auto& x : e)
-    if (std::strcmp(x.extensionName, name) == 0) return true;
-  return false;
-}
-
 // Whether the device reports the variant's shape (16 x cm_n x 16, fp16 A/B, f32 or f16
 // accumulators, subgroup scope) through its extension's property query (KHR and NV have the same
 // query with different structures and the same enum values).
 template <typename Props>
 bool reports_shape(VkInstance inst, VkPhysicalDevice phys, const char* query, VkStructureType stype, const Variant& v) {
-  using Get = VkResult(VKAPI_PTR*)(VkPhysicalDevice, uint32_t*, Props*);
-  auto get = reinterpret_cast<Get>(vkGetInstanceProcAddr(inst, query));
-  uint32_t n = 0;
-  if (!get || get(phys, &n, nullptr) != VK_SUCCESS) return false;
-  Props blank{};
-  blank.sType = stype;
-  std::vector<Props> props(n, blank);
-  if (get(phys, &n, props.data()) < 0) return false;
   const int f16 = VK_COMPONENT_TYPE_FLOAT16_NV, acc = v.acc_bits == 32 ? VK_COMPONENT_TYPE_FLOAT32_NV : f16;
-  for (uint32_t i = 0; i < n; ++i) {
-    const Props& p = props[i];
+  for (const Props& p : uce_vk::coopmat_properties<Props>(inst, phys, query, stype))
     if (p.MSize == 16 && p.NSize == static_cast<uint32_t>(v.cm_n) && p.KSize == 16 && static_cast<int>(p.AType) == f16 &&
         static_cast<int>(p.BType) == f16 && static_cast<int>(p.CType) == acc &&
         static_cast<int>(p.scope) == VK_SCOPE_SUBGROUP_NV)
       return true;
-  }
   return false;
 }
 
@@ -204,7 +184,7 @@ Device open_device(VkPhysicalDevice phys, const std::string& api) {
     tail = &cmk.pNext;
     exts.push_back(VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME);
   }
-  if (has_extension(phys, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME)) {
+  if (uce_vk::has_device_extension(phys, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME)) {
     pe.pipelineExecutableInfo = VK_TRUE;
     *tail = &pe;
     exts.push_back(VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
@@ -325,28 +305,6 @@ void destroy_pipeline(Device& d, Pipeline& p) {
   vkDestroyDescriptorSetLayout(d.dev, p.dsl, nullptr);
 }
 
-// The driver's statistics of the pipeline (registers, shared memory, ...), one line; "" if none.
-std::string pipeline_stats(Device& d, VkPipeline pipe) {
-  if (!d.stats) return "";
-  auto get_stats = reinterpret_cast<PFN_vkGetPipelineExecutableStatisticsKHR>(
-      vkGetDeviceProcAddr(d.dev, "vkGetPipelineExecutableStatisticsKHR"));
-  if (!get_stats) return "";
-  VkPipelineExecutableInfoKHR ei{VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR};
-  ei.pipeline = pipe;
-  uint32_t n = 0;
-  if (get_stats(d.dev, &ei, &n, nullptr) != VK_SUCCESS) return "";
-  std::vector<VkPipelineExecutableStatisticKHR> st(n, {VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR});
-  if (get_stats(d.dev, &ei, &n, st.data()) != VK_SUCCESS) return "";
-  std::string line;
-  for (const auto& s : st) {
-    if (s.format != VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR &&
-        s.format != VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_UINT64_KHR)
-      continue;
-    line += (line.empty() ? "" : ", ") + std::string(s.name) + " " + std::to_string(s.value.u64);
-  }
-  return line;
-}
-
 // Runs one dispatch; returns its GPU time in ms (timestamps around it).
 double dispatch(Device& d, Pipeline& p, uint32_t groups, uint32_t iters) {
   VkCommandBufferAllocateInfo cai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
@@ -453,7 +411,8 @@ bool run_variant(Device& d, const Variant& v, uint32_t wg, const Options& o) {
   // Sums too large to be exact (f16 accumulators) are checked on one more, short dispatch.
   const uint32_t checked_iters = sums_exact(v, iters) ? iters : 64u;
   if (checked_iters != iters) dispatch(d, p, groups, checked_iters);
-  const std::string bad = check_sums(d, v, slots, checked_iters), stats = pipeline_stats(d, p.pipe);
+  const std::string bad = check_sums(d, v, slots, checked_iters);
+  const std::string stats = d.stats ? uce_vk::pipeline_statistics(d.dev, p.pipe) : "";
   char rate[32] = "     - (quick)";
   if (!o.quick) std::snprintf(rate, sizeof(rate), "%8.2f TFLOP/s", tflops);
   std::printf("%-28s wg %3u  groups %6u  iters %7u  %9.3f ms  %s%s%s%s%s%s\n", v.name.c_str(), wg, groups, iters, ms,
@@ -514,7 +473,7 @@ int main(int argc, char** argv) {
     const std::string a = api;
     if (!a.empty()) {
       const char* ext = a == "nv" ? VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME : VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME;
-      if (!has_extension(phys, ext)) {
+      if (!uce_vk::has_device_extension(phys, ext)) {
         std::printf("%zu %s variants skipped: the device has no %s\n", vs.size(), api, ext);
         continue;
       }

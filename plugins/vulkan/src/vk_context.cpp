@@ -1,6 +1,7 @@
 // vk_context.cpp — instance/device creation, capability query, device selection, validation
 // messenger, batched command recording and submission.
 #include "vk_context.hpp"
+#include "vk_device_query.hpp"
 #include "vk_khr_coopmat.hpp"
 
 #include <algorithm>
@@ -163,16 +164,6 @@ bool has_compute_queue(VkPhysicalDevice pd, uint32_t* family) {
   return false;
 }
 
-bool has_device_extension(VkPhysicalDevice pd, const char* name) {
-  uint32_t n = 0;
-  vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, nullptr);
-  std::vector<VkExtensionProperties> exts(n);
-  vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, exts.data());
-  for (const auto& e : exts)
-    if (std::strcmp(e.extensionName, name) == 0) return true;
-  return false;
-}
-
 // Device choice: options.device_index (into the enumeration order), else the first device whose
 // name contains options.device_name, else the best type (discrete > integrated > virtual > cpu).
 uce_status select_device(Context& ctx, uce_error* err) {
@@ -227,18 +218,9 @@ uce_status select_device(Context& ctx, uce_error* err) {
 // component-type and scope values are the same numbers). `same_acc` checks C against the result.
 template <typename Props, typename SameAcc>
 std::vector<CoopmatShape> fp16_shapes(const Context& ctx, const char* query, VkStructureType stype, SameAcc same_acc) {
-  using Get = VkResult(VKAPI_PTR*)(VkPhysicalDevice, uint32_t*, Props*);
-  auto get = reinterpret_cast<Get>(vkGetInstanceProcAddr(ctx.instance, query));
   std::vector<CoopmatShape> shapes;
-  uint32_t n = 0;
-  if (!get || get(ctx.phys, &n, nullptr) != VK_SUCCESS || n == 0) return shapes;
-  Props blank{};
-  blank.sType = stype;
-  std::vector<Props> props(n, blank);
-  if (get(ctx.phys, &n, props.data()) < 0) return shapes;
-  props.resize(n);
   const auto f16 = static_cast<int>(VK_COMPONENT_TYPE_FLOAT16_NV), f32 = static_cast<int>(VK_COMPONENT_TYPE_FLOAT32_NV);
-  for (const Props& p : props) {
+  for (const Props& p : coopmat_properties<Props>(ctx.instance, ctx.phys, query, stype)) {
     const int c_type = static_cast<int>(p.CType);
     if (static_cast<int>(p.scope) != static_cast<int>(VK_SCOPE_SUBGROUP_NV) || static_cast<int>(p.AType) != f16 ||
         static_cast<int>(p.BType) != f16 || !same_acc(p) || (c_type != f32 && c_type != f16))

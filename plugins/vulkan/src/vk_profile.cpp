@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "vk_context.hpp"
+#include "vk_device_query.hpp"
 
 namespace uce_vk {
 
@@ -160,43 +161,8 @@ void profile_finished(Context& ctx) {
 }
 
 void profile_pipeline_stats(Context& ctx, VkPipeline pipeline, const std::string& name) {
-  auto get_props = reinterpret_cast<PFN_vkGetPipelineExecutablePropertiesKHR>(
-      vkGetDeviceProcAddr(ctx.device, "vkGetPipelineExecutablePropertiesKHR"));
-  auto get_stats = reinterpret_cast<PFN_vkGetPipelineExecutableStatisticsKHR>(
-      vkGetDeviceProcAddr(ctx.device, "vkGetPipelineExecutableStatisticsKHR"));
-  if (!get_props || !get_stats) return;
-  VkPipelineInfoKHR pi{VK_STRUCTURE_TYPE_PIPELINE_INFO_KHR};
-  pi.pipeline = pipeline;
-  uint32_t n_exec = 0;
-  if (get_props(ctx.device, &pi, &n_exec, nullptr) != VK_SUCCESS) return;
-  for (uint32_t e = 0; e < n_exec; ++e) {
-    VkPipelineExecutableInfoKHR ei{VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR};
-    ei.pipeline = pipeline;
-    ei.executableIndex = e;
-    uint32_t n = 0;
-    if (get_stats(ctx.device, &ei, &n, nullptr) != VK_SUCCESS) continue;
-    std::vector<VkPipelineExecutableStatisticKHR> stats(n, {VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR});
-    if (get_stats(ctx.device, &ei, &n, stats.data()) != VK_SUCCESS) continue;
-    std::string line;
-    for (const auto& st : stats) {
-      char one[160];
-      switch (st.format) {
-        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR:
-          std::snprintf(one, sizeof(one), "%s=%s", st.name, st.value.b32 ? "true" : "false");
-          break;
-        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR:
-          std::snprintf(one, sizeof(one), "%s=%lld", st.name, static_cast<long long>(st.value.i64));
-          break;
-        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_UINT64_KHR:
-          std::snprintf(one, sizeof(one), "%s=%llu", st.name, static_cast<unsigned long long>(st.value.u64));
-          break;
-        default:
-          std::snprintf(one, sizeof(one), "%s=%g", st.name, st.value.f64);
-      }
-      line += line.empty() ? one : std::string("; ") + one;
-    }
-    std::fprintf(stderr, "uce vulkan profile: pipeline %s: %s\n", name.c_str(), line.c_str());
-  }
+  const std::string line = pipeline_statistics(ctx.device, pipeline);
+  if (!line.empty()) std::fprintf(stderr, "uce vulkan profile: pipeline %s: %s\n", name.c_str(), line.c_str());
 }
 
 void profile_report(Context& ctx) {
