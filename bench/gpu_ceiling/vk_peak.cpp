@@ -29,7 +29,7 @@ struct Options {
   bool quick = false;
 };
 
-// One kernel variant, as named by bench/gpu_ceiling/CMakeLists.txt.
+// One kernel variant, as named by bench/gpu_ceiling/vk_peak.cmake.
 struct Variant {
   std::string name;  // embedded shader name
   std::string api;   // "" (no cooperative matrices), "nv" or "khr"
