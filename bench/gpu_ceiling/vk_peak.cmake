@@ -36,6 +36,6 @@ add_custom_command(OUTPUT ${peak_embedded}
   DEPENDS ${UCE_VK_SPV_FILES} ${CMAKE_CURRENT_SOURCE_DIR}/cmake/embed_spirv.cmake
   COMMENT "Embedding the uce_vk_peak shaders" VERBATIM)
 add_executable(uce_vk_peak ${CMAKE_CURRENT_LIST_DIR}/vk_peak.cpp ${peak_embedded})
-target_include_directories(uce_vk_peak PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+target_include_directories(uce_vk_peak PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/core/include)
 target_link_libraries(uce_vk_peak PRIVATE Vulkan::Vulkan)
 target_compile_options(uce_vk_peak PRIVATE ${UCE_WARNINGS})

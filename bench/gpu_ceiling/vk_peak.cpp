@@ -10,13 +10,13 @@
 #include <vulkan/vulkan.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "uce/half.hpp"
 #include "vk_device_query.hpp"
 #include "vk_shaders.hpp"
 
@@ -346,13 +346,6 @@ double dispatch(Device& d, Pipeline& p, uint32_t groups, uint32_t iters) {
   return static_cast<double>(ts[1] - ts[0]) * d.ns_per_tick * 1e-6;
 }
 
-float half_to_float(uint16_t h) {
-  const int e = (h >> 10) & 31, m = h & 1023;
-  const float v = e == 0 ? std::ldexp(static_cast<float>(m), -24)
-                         : e == 31 ? INFINITY : std::ldexp(static_cast<float>(m + 1024), e - 25);
-  return (h & 0x8000) ? -v : v;
-}
-
 // Whether every chain's final value is exact in the accumulator type after `iters` steps.
 bool sums_exact(const Variant& v, uint32_t iters) {
   if (v.api.empty()) return iters + 8.0 <= 16777216.0;
@@ -378,7 +371,7 @@ std::string check_sums(const Device& d, const Variant& v, uint32_t slots, uint32
       for (uint32_t e = 0; e < elems; ++e) {
         const size_t i = (static_cast<size_t>(s) * chains + j) * elems + e;
         const float got = v.acc_bits == 32 ? static_cast<const float*>(d.out_map)[i]
-                                           : half_to_float(static_cast<const uint16_t*>(d.out_map)[i]);
+                                           : uce::half_to_float(static_cast<const uint16_t*>(d.out_map)[i]);
         const float want = static_cast<float>(j + 16.0 * iters);
         if (got != want)
           return "slot " + std::to_string(s) + " chain " + std::to_string(j) + " element " + std::to_string(e) + ": " +
